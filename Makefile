@@ -1,0 +1,46 @@
+# crosspost: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO ?= demo-home
+
+.PHONY: setup demo test lint format bench bench-quick clean
+
+$(BIN)/crosspost: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/crosspost
+
+setup: $(BIN)/crosspost
+
+# The main job on the embedded default: SQLite, a static site and an outbox, no accounts.
+demo: setup
+	rm -rf $(DEMO)
+	$(BIN)/crosspost init $(DEMO)
+	cp examples/*.md $(DEMO)/inbox/
+	$(BIN)/crosspost --home $(DEMO) run --once
+	@echo "site: $(DEMO)/site/index.html   outbox: $(DEMO)/outbox/   status: $(BIN)/crosspost --home $(DEMO) status"
+
+# The whole test suite (starts its own WordPress, Ghost and Bluesky PDS on 127.0.0.1).
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+bench-quick: setup
+	$(BIN)/python -m bench.run --quick
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

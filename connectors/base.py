@@ -1,0 +1,379 @@
+"""The connector contract: what every platform module provides, and what the engine may assume.
+
+A connector owns one platform's payloads, HTTP calls, length rule and error mapping. It
+knows nothing of scheduling or storage: the engine hands it a `Journal` to record each
+post it makes, so a thread interrupted by a crash resumes where it stopped, and a post
+whose fate is unknown is looked up (`find_post`) before anything is sent again.
+
+Errors form one small family, so the engine decides retry, wait or give up from the type:
+- `Transient`, `RateLimited(retry_after)`: try again later, nothing was created.
+- `InDoubt`: the request may have reached the platform; look it up before any retry.
+- `AuthExpired`, `Rejected(reason)`: a person must act; retrying will not help.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
+
+import requests
+from pydantic import BaseModel, SecretStr
+
+from pipeline.document import Essay
+from pipeline.render.lengths import LengthRule
+
+# (connect, read) seconds: a dead host fails fast, a slow one gets time
+DEFAULT_TIMEOUT = (5.0, 30.0)
+USER_AGENT = "crosspost/0.1 (+https://example.invalid/crosspost)"
+
+
+class Kind(StrEnum):
+    BLOG = "blog"
+    PATRONAGE = "patronage"
+    SOCIAL = "social"
+
+
+class Dedupe(StrEnum):
+    """How a connector avoids a second post when an earlier attempt's fate is unknown."""
+
+    IDEMPOTENCY_KEY = "idempotency-key"  # the platform replays the first answer (Mastodon)
+    RECORD_KEY = "record-key"  # we choose the record's key; look it up (Bluesky rkey)
+    LOOKUP = "lookup"  # look the post up by slug, title or text (WordPress, Ghost, X, ...)
+    NONE = "none"  # the platform offers no way to look a post up (Telegram, Medium): after a
+    # lost answer a person decides; `find_post` raises `NeedsPerson` instead of guessing
+
+
+# ---------------------------------------------------------------- errors
+
+
+class PublishError(Exception):
+    """A platform call failed. `platform_message` is the platform's own words, for the operator."""
+
+    def __init__(
+        self, message: str, platform_message: str | None = None, status: int | None = None
+    ) -> None:
+        self.message = message
+        self.platform_message = platform_message
+        self.status = status
+        text = message if not platform_message else f"{message}: {platform_message}"
+        super().__init__(text)
+
+
+class Transient(PublishError):
+    """Nothing was created; the same request may succeed later (5xx, connection refused)."""
+
+
+class RateLimited(Transient):
+    """The platform asked us to wait; `retry_after` is in seconds when the platform said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None, **kw: Any):
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class InDoubt(PublishError):
+    """The request may have been processed (timeout, reset after sending): look before retrying."""
+
+
+class NeedsPerson(PublishError):
+    """Retrying will not help: an operator must act. `next_step` says what to do."""
+
+    next_step: str = "check the account settings"
+
+    def __init__(self, message: str, *, next_step: str | None = None, **kw: Any):
+        if next_step:
+            self.next_step = next_step
+        super().__init__(message, **kw)
+
+
+class AuthExpired(NeedsPerson):
+    next_step = "renew the account's credentials, then `crosspost retry`"
+
+
+class Rejected(NeedsPerson):
+    next_step = "fix the essay or the target's options, then `crosspost retry`"
+
+
+class HandedOff(PublishError):
+    """The post was prepared for a person to publish by hand (no API can create it).
+
+    The engine parks the publication in `awaiting-manual` until `crosspost confirm ID URL`.
+    `location` says where the prepared post is (a file in the outbox).
+    """
+
+    def __init__(self, message: str, location: str | None = None):
+        self.location = location
+        super().__init__(message)
+
+
+# ---------------------------------------------------------------- payloads
+
+
+class Post(BaseModel):
+    """One create call: the exact JSON body and, for text posts, the counted length."""
+
+    request: dict[str, Any]
+    text: str | None = None
+    length: int | None = None
+    limit: int | None = None
+
+
+class Draft(BaseModel):
+    """Everything one publication sends: one post, or several for a thread."""
+
+    platform: str
+    target: str
+    kind: Kind
+    posts: list[Post]
+    title: str = ""
+    slug: str = ""
+    # Data the connector needs at publish time but that is not part of a request body
+    # (an image to upload, the essay's canonical URL): never secrets.
+    extras: dict[str, Any] = {}
+
+
+class Remote(BaseModel):
+    """Where a post landed. `extra` keeps what an update needs (Bluesky cid, Ghost updated_at)."""
+
+    id: str
+    url: str | None = None
+    extra: dict[str, Any] = {}
+
+
+@dataclass
+class RenderContext:
+    """What rendering may depend on besides the essay: the target and its resolved inputs."""
+
+    target: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    link: str | None = None  # the URL a social post announces (the blog post, once it exists)
+    limits: Mapping[str, int] = field(default_factory=dict)  # overrides read from the platform
+
+
+class Journal(Protocol):
+    """Durable per-publication progress, written by the engine before and after each call.
+
+    `begin(i)` is persisted *before* post i's request goes out; `done(i, remote)` after the
+    platform answered. On restart a post that was begun but not done is in doubt.
+    """
+
+    def remote(self, index: int) -> Remote | None: ...
+
+    def begun(self, index: int) -> bool: ...
+
+    def begin(self, index: int) -> None: ...
+
+    def done(self, index: int, remote: Remote) -> None: ...
+
+
+class MemoryJournal:
+    """A journal kept in memory: for previews, tests and one-shot tools."""
+
+    def __init__(self) -> None:
+        self.started: set[int] = set()
+        self.remotes: dict[int, Remote] = {}
+
+    def remote(self, index: int) -> Remote | None:
+        return self.remotes.get(index)
+
+    def begun(self, index: int) -> bool:
+        return index in self.started
+
+    def begin(self, index: int) -> None:
+        self.started.add(index)
+
+    def done(self, index: int, remote: Remote) -> None:
+        self.remotes[index] = remote
+
+
+@dataclass
+class Account:
+    """A configured target as a connector sees it: options plus credentials (secret)."""
+
+    name: str
+    platform: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, SecretStr] = field(default_factory=dict)
+    base_url: str | None = None
+    home: str | None = None  # the instance's home folder, for local connectors
+
+    def secret(self, key: str) -> str:
+        value = self.credentials.get(key)
+        if value is None:
+            raise AuthExpired(
+                f"account {self.name!r} has no credential {key!r}",
+                next_step=f"set targets.{self.name}.credentials.{key} in crosspost.toml or .env",
+            )
+        return value.get_secret_value()
+
+
+# ---------------------------------------------------------------- the contract
+
+
+class Connector(ABC):
+    """One platform. Subclasses set the class facts and implement the per-post calls.
+
+    Thread orchestration, journaling and the look-before-retry rule live here, once.
+    """
+
+    platform: ClassVar[str]
+    kind: ClassVar[Kind]
+    dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
+    can_edit: ClassVar[bool] = False
+    default_base_url: ClassVar[str | None] = None
+
+    def __init__(self, account: Account, session: requests.Session | None = None) -> None:
+        self.account = account
+        self.base_url = (account.base_url or self.default_base_url or "").rstrip("/")
+        self.http = session or requests.Session()
+        self.http.headers.setdefault("User-Agent", USER_AGENT)
+
+    # -- pure half -------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
+        """The exact request bodies for this essay. Pure: no I/O, same input, same output."""
+
+    @classmethod
+    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule | None:
+        """The text limit posts must fit, or None where the platform has none that matters."""
+        return None
+
+    @classmethod
+    def new_key(cls) -> str:
+        """An idempotency key for a new publication; stored before the first request."""
+        return uuid.uuid4().hex
+
+    @classmethod
+    def post_key(cls, key: str, index: int) -> str:
+        """The key of post `index` of a publication (threads have several posts)."""
+        return key if index == 0 else f"{key}-{index}"
+
+    # -- wire half -------------------------------------------------------
+
+    @abstractmethod
+    def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:
+        """Send one create call. `chain` holds the posts already made for this draft
+        (a reply goes under `chain[-1]`, its thread root is `chain[0]`)."""
+
+    @abstractmethod
+    def find_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote | None:
+        """Did an earlier attempt already create this post? Asked before any retry in doubt."""
+
+    def update(self, remote: Remote, draft: Draft) -> Remote:
+        """Change a published post in place (edited essay). Only where `can_edit`."""
+        raise Rejected(f"{self.platform} posts cannot be edited through its API")
+
+    def delete(self, remote: Remote) -> None:
+        raise Rejected(f"{self.platform} posts cannot be deleted through its API")
+
+    @abstractmethod
+    def verify(self) -> str:
+        """Check the credentials; return who we are on the platform (handle, site name)."""
+
+    # -- shared orchestration -------------------------------------------
+
+    def publish(self, draft: Draft, key: str, journal: Journal | None = None) -> Remote:
+        """Create every post of the draft, each at most once; return the first (the thread root).
+
+        Safe to call again after a crash or an `InDoubt` error with the same journal: posts
+        already done are skipped, and a post begun but not done is looked up first.
+        """
+        journal = journal or MemoryJournal()
+        chain: list[Remote] = []
+        for index, post in enumerate(draft.posts):
+            post_key = self.post_key(key, index)
+            remote = journal.remote(index)
+            if remote is None and journal.begun(index):
+                remote = self.find_post(post, post_key, chain, draft)
+                if remote is not None:
+                    journal.done(index, remote)
+            if remote is None:
+                journal.begin(index)
+                remote = self.create_post(post, post_key, chain, draft)
+                journal.done(index, remote)
+            chain.append(remote)
+        return chain[0]
+
+    def find(self, key: str, draft: Draft) -> Remote | None:
+        """Did an earlier attempt already publish this draft's first post?"""
+        return self.find_post(draft.posts[0], self.post_key(key, 0), [], draft)
+
+    # -- HTTP helper -------------------------------------------------------
+
+    def request(self, method: str, url: str, **kw: Any) -> requests.Response:
+        """One HTTP call with our timeouts; network failures mapped to the error family.
+
+        A failure before the request was sent is `Transient`; once it may have been
+        received (read timeout, reset mid-answer) it is `InDoubt` for non-GET calls.
+        The `requests` exception is dropped from the chain: its text holds the full URL,
+        and some platforms (Telegram) put the token in the path.
+        """
+        kw.setdefault("timeout", DEFAULT_TIMEOUT)
+        if not url.startswith(("http://", "https://")):
+            url = f"{self.base_url}{url}"
+        if not url.startswith(("http://", "https://")):
+            raise Rejected(
+                f"target {self.account.name!r} has no usable base_url ({url!r})",
+                next_step=f"set targets.{self.account.name}.base_url to the platform's http(s) URL",
+            )
+        safe = method.upper() in {"GET", "HEAD"}
+        try:
+            return self.http.request(method, url, **kw)
+        except requests.exceptions.ConnectTimeout:
+            raise Transient(
+                f"{self.platform}: could not connect in time to {host_of(url)}"
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            if _never_sent(exc) or safe:
+                raise Transient(f"{self.platform}: cannot reach {host_of(url)}") from None
+            raise InDoubt(
+                f"{self.platform}: connection lost after sending to {host_of(url)}"
+            ) from None
+        except requests.exceptions.Timeout:
+            if safe:
+                raise Transient(f"{self.platform}: {host_of(url)} did not answer in time") from None
+            raise InDoubt(f"{self.platform}: no answer in time from {host_of(url)}") from None
+        except requests.exceptions.InvalidURL:
+            raise Rejected(f"target {self.account.name!r} has an invalid URL") from None
+
+
+def host_of(url: str) -> str:
+    """The host part of a URL: error messages name where, never the path (tokens live there)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or url.split("/")[0]
+
+
+def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection failed before any byte of the request could be sent."""
+    text = repr(exc).lower()
+    markers = (
+        "connection refused",
+        "name or service not known",
+        "newconnectionerror",
+        "failed to resolve",
+        "no route to host",
+    )
+    return any(marker in text for marker in markers)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a `Retry-After` header: seconds, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,242 @@
+"""Threads (Meta's Graph API at graph.threads.net): an announcement, or the essay as a thread.
+
+Why it looks like this:
+- The token (`access_token`) travels as a form or query parameter, as Threads expects, so it
+  is in URLs of GET calls: messages name the host only, and a platform message that echoes
+  the token has it blanked. The user id is option `user_id`, else `GET /me`.
+- Publishing is two calls: a container (`POST /{user}/threads`, `media_type=TEXT`, `text`,
+  `link_attachment` on the first post, `reply_to_id` for replies), then
+  `POST /{user}/threads_publish?creation_id=…`. Which one is in doubt after a lost answer?
+  A lost container answer leaves at most an unpublished container, which nobody sees and
+  which expires in 24 h: nothing to find, so a new one is made. A lost publish answer may
+  mean a live post: `find_post` looks for it by text among the user's posts (a root) or
+  among the direct replies of the previous post (a reply). Either way one post results.
+- The permalink is a third call (`GET /{media}?fields=permalink`); once the post is live a
+  failure there must not look like a failed publish, so it leaves the URL unknown instead.
+- Threads allows 250 posts and 1,000 replies per moving 24 hours. The quota is read first
+  (`threads_publishing_limit`): when it is used up we raise RateLimited without creating a
+  container. The window moves, and the API does not say when a slot frees, so we wait an
+  hour and look again.
+- Length: 500 characters, each emoji counted as its UTF-8 bytes (`count_threads`).
+- Errors have the Graph shape; `code` decides: 190 (and other token codes) AuthExpired,
+  4/17/32/613 RateLimited, 100 Rejected, 1/2 and 5xx Transient. Posts cannot be edited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from connectors.base import (
+    AuthExpired,
+    Connector,
+    Dedupe,
+    Draft,
+    Kind,
+    Post,
+    PublishError,
+    RateLimited,
+    Rejected,
+    Remote,
+    RenderContext,
+    Transient,
+    retry_after_seconds,
+)
+from pipeline.document import Essay
+from pipeline.render import composer
+from pipeline.render.lengths import RULES, LengthRule
+
+API = "/v1.0"
+QUOTA_WAIT = 3600.0  # the 24 h window moves and its next free slot is not published
+SCAN_LIMIT = 25
+TOKEN_CODES = {190, 102, 463, 467, 10, 200}
+RATE_CODES = {4, 17, 32, 613}
+TRANSIENT_CODES = {1, 2}
+
+
+class Threads(Connector):
+    platform = "threads"
+    kind = Kind.SOCIAL
+    dedupe = Dedupe.LOOKUP
+    can_edit = False
+    default_base_url = "https://graph.threads.net"
+
+    def __init__(self, account: Any, session: requests.Session | None = None) -> None:
+        super().__init__(account, session)
+        self._me: dict[str, str] | None = None
+
+    # -- pure half -------------------------------------------------------
+
+    @classmethod
+    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:
+        return RULES["threads"]
+
+    @classmethod
+    def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
+        options = ctx.options
+        rule = cls.length_rule(ctx)
+        link = ctx.link or essay.canonical_url
+        try:
+            if options.get("mode", "announcement") == "thread":
+                texts = composer.thread(essay, link, rule)
+            else:
+                texts = [
+                    composer.announcement(
+                        essay,
+                        link,
+                        rule,
+                        template=options.get("template") or composer.DEFAULT_TEMPLATE,
+                        hashtag_style=options.get("hashtag_style", "camel"),
+                    )
+                ]
+        except ValueError as exc:
+            raise Rejected(f"threads: {exc}") from exc
+        posts = []
+        for index, text in enumerate(texts):
+            body: dict[str, Any] = {"media_type": "TEXT", "text": text}
+            if index == 0 and link:
+                body["link_attachment"] = link
+            posts.append(Post(request=body, text=text, length=rule.count(text), limit=rule.limit))
+        return Draft(
+            platform=cls.platform,
+            target=ctx.target,
+            kind=cls.kind,
+            posts=posts,
+            title=essay.title,
+            slug=essay.effective_slug(),
+        )
+
+    # -- HTTP and errors -------------------------------------------------------
+
+    def _token(self) -> str:
+        return self.account.secret("access_token")
+
+    def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        if method == "GET" or method == "DELETE":
+            kw["params"] = {**kw.get("params", {}), "access_token": self._token()}
+        else:
+            kw["data"] = {**kw.get("data", {}), "access_token": self._token()}
+        response = self.request(method, f"{API}{path}", **kw)
+        self._check(response)
+        return response.json() if response.content else {}
+
+    def _check(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        error = _graph_error(response)
+        code = error.get("code")
+        message = str(error.get("message") or response.text[:200])
+        token = self.account.credentials.get("access_token")
+        if token is not None and token.get_secret_value():
+            message = message.replace(token.get_secret_value(), "***")
+        what = f"threads ({self.account.name})"
+        if code in TOKEN_CODES or status == 401:
+            raise AuthExpired(
+                f"{what}: the access token was refused", platform_message=message, status=status
+            )
+        if code in RATE_CODES or status == 429:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise RateLimited(
+                f"{what}: rate limited",
+                retry_after=QUOTA_WAIT if wait is None else wait,
+                platform_message=message,
+                status=status,
+            )
+        if status >= 500 or code in TRANSIENT_CODES:
+            raise Transient(
+                f"{what}: server error {status}", platform_message=message, status=status
+            )
+        raise Rejected(
+            f"{what}: request refused ({status})", platform_message=message, status=status
+        )
+
+    # -- wire half -------------------------------------------------------
+
+    def _profile(self) -> dict[str, str]:
+        if self._me is None:
+            self._me = self._call("GET", "/me", params={"fields": "id,username"})
+        return self._me
+
+    def _user_id(self) -> str:
+        return str(self.account.options.get("user_id") or self._profile()["id"])
+
+    def _check_quota(self, user_id: str, replying: bool) -> None:
+        """Refuse before making a container when the 24-hour publishing quota is used up."""
+        answer = self._call(
+            "GET",
+            f"/{user_id}/threads_publishing_limit",
+            params={"fields": "quota_usage,config,reply_quota_usage,reply_config"},
+        )
+        row = (answer.get("data") or [{}])[0]
+        usage_key, config_key = (
+            ("reply_quota_usage", "reply_config") if replying else ("quota_usage", "config")
+        )
+        usage = row.get(usage_key)
+        total = (row.get(config_key) or {}).get("quota_total")
+        if isinstance(usage, int) and isinstance(total, int) and usage >= total:
+            kind = "replies" if replying else "posts"
+            raise RateLimited(
+                f"threads ({self.account.name}): {usage} of {total} {kind} used in the last "
+                "24 hours",
+                retry_after=QUOTA_WAIT,
+            )
+
+    def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:
+        user_id = self._user_id()
+        self._check_quota(user_id, replying=bool(chain))
+        fields = {k: str(v) for k, v in post.request.items()}
+        if chain:
+            fields["reply_to_id"] = chain[-1].id
+        container = str(self._call("POST", f"/{user_id}/threads", data=fields)["id"])
+        media = str(
+            self._call("POST", f"/{user_id}/threads_publish", params={"creation_id": container})[
+                "id"
+            ]
+        )
+        return Remote(id=media, url=self._permalink(media), extra={"container": container})
+
+    def _permalink(self, media_id: str) -> str | None:
+        """The post's URL; None when it cannot be read now (the post is live regardless)."""
+        try:
+            return self._call("GET", f"/{media_id}", params={"fields": "permalink"}).get(
+                "permalink"
+            )
+        except PublishError:
+            return None
+
+    def find_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote | None:
+        fields = "id,text,permalink,username"
+        if chain:
+            path, params = f"/{chain[-1].id}/replies", {"fields": fields}
+        else:
+            path, params = f"/{self._user_id()}/threads", {"fields": fields, "limit": SCAN_LIMIT}
+        wanted = _loose(post.request.get("text", ""))
+        me = (self._me or {}).get("username") if not self.account.options.get("user_id") else None
+        for media in self._call("GET", path, params=params).get("data") or []:
+            if me and media.get("username") and media["username"] != me:
+                continue
+            if _loose(media.get("text") or "") == wanted:
+                return Remote(id=str(media["id"]), url=media.get("permalink"))
+        return None
+
+    def delete(self, remote: Remote) -> None:
+        self._call("DELETE", f"/{remote.id}")
+
+    def verify(self) -> str:
+        self._me = None
+        return "@" + self._profile()["username"]
+
+
+def _graph_error(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _loose(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,270 @@
+"""X (API v2): an announcement, or the essay as a thread, posted as tweets.
+
+Why it looks like this:
+- Auth is user context, chosen by the credentials present: OAuth 1.0a (`consumer_key`,
+  `consumer_secret`, `access_token`, `access_token_secret`, signed by requests-oauthlib; the
+  JSON body is not part of the signature) or an OAuth 2.0 user token (`bearer_token`).
+- Length is twitter-text's weighted 280 (`count_x`): Latin 1, CJK and most scripts 2, any URL
+  23, an emoji 2. The composer keeps every post within it, so X never refuses one for length.
+- X has no idempotency key. A retry in doubt first looks the tweet up (`find_post`) in the
+  user's newest tweets, in the same place of the thread (`referenced_tweets` replied_to).
+  X stores `text` with every URL replaced by a 23-character t.co link and `& < >` escaped,
+  so texts are compared with URLs reduced to a placeholder, HTML entities undone and NFC.
+- X answers a repeat of the user's recent text with 403 "duplicate content". That is the
+  platform telling us the post already exists, so `create_post` looks it up and returns it;
+  only when it cannot be found (an identical older tweet elsewhere) is it `Rejected`.
+- Rate limits come as `x-rate-limit-reset` (unix seconds); there is no `Retry-After`.
+- The post URL needs the handle: option `username`, or the one `verify()` learnt, else
+  X's handle-free form `https://x.com/i/status/<id>`. Tweets cannot be edited (API).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+import unicodedata
+from typing import Any
+
+import requests
+from requests_oauthlib import OAuth1
+
+from connectors.base import (
+    AuthExpired,
+    Connector,
+    Dedupe,
+    Draft,
+    Kind,
+    Post,
+    RateLimited,
+    Rejected,
+    Remote,
+    RenderContext,
+    Transient,
+    retry_after_seconds,
+)
+from pipeline.document import Essay
+from pipeline.render import composer
+from pipeline.render.lengths import RULES, LengthRule, find_urls
+
+OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+DUPLICATE_TEXT = "duplicate content"
+SCAN_LIMIT = 100  # the most GET /2/users/:id/tweets returns in one page
+_URL_MARK = "\x00url\x00"
+
+
+class X(Connector):
+    platform = "x"
+    kind = Kind.SOCIAL
+    dedupe = Dedupe.LOOKUP
+    can_edit = False
+    default_base_url = "https://api.x.com"
+
+    def __init__(self, account: Any, session: requests.Session | None = None) -> None:
+        super().__init__(account, session)
+        self._me: dict[str, str] | None = None
+
+    # -- pure half -------------------------------------------------------
+
+    @classmethod
+    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:
+        return RULES["x"]
+
+    @classmethod
+    def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
+        options = ctx.options
+        rule = cls.length_rule(ctx)
+        link = ctx.link or essay.canonical_url
+        try:
+            if options.get("mode", "announcement") == "thread":
+                texts = composer.thread(essay, link, rule)
+            else:
+                texts = [
+                    composer.announcement(
+                        essay,
+                        link,
+                        rule,
+                        template=options.get("template") or composer.DEFAULT_TEMPLATE,
+                        hashtag_style=options.get("hashtag_style", "camel"),
+                    )
+                ]
+        except ValueError as exc:
+            raise Rejected(f"x: {exc}") from exc
+        posts = [
+            Post(request={"text": text}, text=text, length=rule.count(text), limit=rule.limit)
+            for text in texts
+        ]
+        return Draft(
+            platform=cls.platform,
+            target=ctx.target,
+            kind=cls.kind,
+            posts=posts,
+            title=essay.title,
+            slug=essay.effective_slug(),
+        )
+
+    # -- auth and errors -------------------------------------------------------
+
+    def _auth(self) -> dict[str, Any]:
+        """OAuth 1.0a when its four credentials are present, else the OAuth 2.0 user token."""
+        present = self.account.credentials
+        if all(key in present for key in OAUTH1_KEYS):
+            return {
+                "auth": OAuth1(
+                    self.account.secret("consumer_key"),
+                    client_secret=self.account.secret("consumer_secret"),
+                    resource_owner_key=self.account.secret("access_token"),
+                    resource_owner_secret=self.account.secret("access_token_secret"),
+                )
+            }
+        if "bearer_token" in present:
+            return {"headers": {"Authorization": f"Bearer {self.account.secret('bearer_token')}"}}
+        raise AuthExpired(
+            f"x ({self.account.name}): no usable credentials",
+            next_step=(
+                f"set targets.{self.account.name}.credentials to consumer_key, consumer_secret, "
+                "access_token and access_token_secret (OAuth 1.0a) or bearer_token (OAuth 2.0)"
+            ),
+        )
+
+    def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
+        response = self.request(method, path, **self._auth(), **kw)
+        self._check(response)
+        return response
+
+    def _check(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        message = _error_text(response)
+        what = f"x ({self.account.name})"
+        if status == 401:
+            raise AuthExpired(
+                f"{what}: the credentials were refused", platform_message=message, status=status
+            )
+        if status == 403 and "Application-Only" in message:
+            raise AuthExpired(
+                f"{what}: an app-only token cannot post; a user token is needed",
+                platform_message=message,
+                status=status,
+            )
+        if status == 429:
+            raise RateLimited(
+                f"{what}: rate limited",
+                retry_after=_reset_wait(response),
+                platform_message=message,
+                status=status,
+            )
+        if status >= 500:
+            raise Transient(
+                f"{what}: server error {status}", platform_message=message, status=status
+            )
+        raise Rejected(
+            f"{what}: request refused ({status})", platform_message=message, status=status
+        )
+
+    # -- wire half -------------------------------------------------------
+
+    def _user(self) -> dict[str, str]:
+        if self._me is None:
+            self._me = self._call("GET", "/2/users/me").json()["data"]
+        return self._me
+
+    def _url(self, tweet_id: str) -> str:
+        username = self.account.options.get("username") or (self._me or {}).get("username")
+        if username:
+            return f"https://x.com/{str(username).lstrip('@')}/status/{tweet_id}"
+        return f"https://x.com/i/status/{tweet_id}"
+
+    def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:
+        body = dict(post.request)
+        if chain:
+            body["reply"] = {"in_reply_to_tweet_id": chain[-1].id}
+        try:
+            data = self._call("POST", "/2/tweets", json=body).json()["data"]
+        except Rejected as exc:
+            if exc.status != 403 or DUPLICATE_TEXT not in (exc.platform_message or ""):
+                raise
+            # X says this text is already there: it is the post an earlier attempt made.
+            existing = self.find_post(post, key, chain, draft)
+            if existing is None:
+                raise Rejected(
+                    f"x ({self.account.name}): X calls this a duplicate of an older tweet that "
+                    "is not in this thread",
+                    next_step="delete the older tweet or change the essay, then `crosspost retry`",
+                    platform_message=exc.platform_message,
+                    status=403,
+                ) from exc
+            return existing
+        return Remote(id=str(data["id"]), url=self._url(str(data["id"])))
+
+    def find_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote | None:
+        me = self._user()
+        answer = self._call(
+            "GET",
+            f"/2/users/{me['id']}/tweets",
+            params={"max_results": SCAN_LIMIT, "tweet.fields": "referenced_tweets"},
+        ).json()
+        reply_to = chain[-1].id if chain else None
+        wanted = comparable(post.request.get("text", ""))
+        for tweet in answer.get("data") or []:
+            replied = [
+                str(ref["id"])
+                for ref in tweet.get("referenced_tweets") or []
+                if ref.get("type") == "replied_to"
+            ]
+            if replied != ([reply_to] if reply_to else []):
+                continue
+            if comparable(tweet.get("text", "")) == wanted:
+                return Remote(id=str(tweet["id"]), url=self._url(str(tweet["id"])))
+        return None
+
+    def delete(self, remote: Remote) -> None:
+        self._call("DELETE", f"/2/tweets/{remote.id}")
+
+    def verify(self) -> str:
+        self._me = None
+        return "@" + self._user()["username"]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def comparable(text: str) -> str:
+    """Text as X keeps it, made comparable: URLs (t.co or ours) as one mark, entities undone."""
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    pieces: list[str] = []
+    last = 0
+    for start, end in find_urls(text):
+        pieces.append(text[last:start] + _URL_MARK)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces).strip()
+
+
+def _error_text(response: requests.Response) -> str:
+    """X's words: `errors[].message` (v1.1-style and validation) or the problem `detail`."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    if not isinstance(data, dict):
+        return str(data)[:200]
+    messages = [
+        str(e.get("message") or e.get("detail"))
+        for e in data.get("errors") or []
+        if isinstance(e, dict) and (e.get("message") or e.get("detail"))
+    ]
+    if messages:
+        return "; ".join(messages)
+    return str(data.get("detail") or data.get("title") or data)[:300]
+
+
+def _reset_wait(response: requests.Response) -> float | None:
+    """Seconds until `x-rate-limit-reset` (unix seconds), at least one; else Retry-After."""
+    reset = response.headers.get("x-rate-limit-reset")
+    if reset:
+        try:
+            return max(1.0, float(reset) - time.time())
+        except ValueError:
+            pass
+    return retry_after_seconds(response.headers.get("Retry-After"))

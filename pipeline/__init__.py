@@ -1,0 +1,1 @@
+"""crosspost: one essay in, every platform out, exactly once."""

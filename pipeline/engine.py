@@ -1,0 +1,710 @@
+"""The engine: intake (essay -> planned publications) and the publisher state machine.
+
+Exactly once rests on three rules, each enforced here and nowhere else:
+1. a publication is *claimed* by one atomic UPDATE (state scheduled -> publishing), so two
+   firings, two workers or a restart cannot both send it;
+2. the idempotency key is written at planning time, before any request, and every post of a
+   publication is journaled (`begin` before the request, `done` after the answer);
+3. a post that was begun but never done (crash, timeout, reset) is looked up with the
+   connector's `find_post` before anything is sent again (inside `Connector.publish`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from connectors import connector_class
+from connectors.base import (
+    Account,
+    Connector,
+    Draft,
+    HandedOff,
+    InDoubt,
+    NeedsPerson,
+    PublishError,
+    RateLimited,
+    Remote,
+    RenderContext,
+    Transient,
+)
+from pipeline.crashpoints import crashpoint
+from pipeline.document import Essay
+from pipeline.logs import get_logger
+from pipeline.notify import Notifier
+from pipeline.planner import plan, release_after, target_options
+from pipeline.settings import Settings
+from pipeline.store import (
+    EssayRow,
+    PublicationRow,
+    State,
+    Store,
+    utcnow,
+)
+
+LEASE = timedelta(minutes=10)
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Intake:
+    """What happened to one essay handed to the engine."""
+
+    essay_id: int | None
+    outcome: str  # new | duplicate | updated
+    publications: list[int]
+    message: str
+
+
+class StoreJournal:
+    """The connector journal, persisted in the publication row after every step."""
+
+    def __init__(self, engine: Engine, pub_id: int, progress: dict | None) -> None:
+        self.engine = engine
+        self.pub_id = pub_id
+        self.data = {"begun": [], "remotes": {}, **(progress or {})}
+
+    def remote(self, index: int) -> Remote | None:
+        raw = self.data["remotes"].get(str(index))
+        return Remote(**raw) if raw else None
+
+    def begun(self, index: int) -> bool:
+        return index in self.data["begun"]
+
+    def begin(self, index: int) -> None:
+        if index not in self.data["begun"]:
+            self.data["begun"] = [*self.data["begun"], index]
+        self._save()
+        crashpoint("before-request")
+
+    def done(self, index: int, remote: Remote) -> None:
+        crashpoint("after-response")
+        self.data["remotes"] = {**self.data["remotes"], str(index): remote.model_dump()}
+        self._save()
+
+    def _save(self) -> None:
+        with self.engine.store.session() as session, session.begin():
+            session.execute(
+                update(PublicationRow)
+                .where(PublicationRow.id == self.pub_id)
+                .values(
+                    progress=dict(self.data),
+                    lease_until=self.engine.now() + LEASE,
+                    updated_at=self.engine.now(),
+                )
+            )
+
+
+class Engine:
+    """Owns the store, the clock and every side effect of planning and publishing."""
+
+    def __init__(self, home: Path, settings: Settings, clock: Clock = utcnow) -> None:
+        self.home = home
+        self.settings = settings
+        self.now = clock
+        self.store = Store(settings.db_url(home), secrets=settings.secret_values())
+        self.notifier = Notifier(settings.notify)
+        self.log = get_logger()
+        self._connectors: dict[str, Connector] = {}
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------------ intake
+
+    def add_essay(
+        self, essay: Essay, source_name: str, data: bytes, source: str = "inbox"
+    ) -> Intake:
+        """Record an essay and plan its publications; an edited essay updates in place."""
+        digest = hashlib.sha256(data).hexdigest()
+        slug = essay.effective_slug()
+        essay = essay.model_copy(update={"slug": slug})
+        with self.store.session() as session, session.begin():
+            same = session.scalars(select(EssayRow).where(EssayRow.content_hash == digest)).first()
+            if same is not None:
+                return Intake(
+                    same.id,
+                    "duplicate",
+                    [],
+                    f"same content as essay {same.id} ({same.title!r}): nothing new to publish",
+                )
+            conditions = [EssayRow.slug == slug]
+            if essay.canonical_url:
+                conditions.append(EssayRow.canonical_url == essay.canonical_url)
+            earlier = session.scalars(
+                select(EssayRow).where(or_(*conditions)).order_by(EssayRow.id.desc())
+            ).first()
+            if earlier is not None:
+                return self._update_essay(session, earlier, essay, source_name, digest)
+            row = EssayRow(
+                slug=slug,
+                title=essay.title,
+                canonical_url=essay.canonical_url,
+                content_hash=digest,
+                source_name=source_name,
+                source=source,
+                essay_json=essay.model_dump_json(),
+                created_at=self.now(),
+                updated_at=self.now(),
+            )
+            session.add(row)
+            session.flush()
+            pub_ids = self._plan_publications(session, row.id, essay)
+            self.store.add_event(
+                session,
+                "essay.added",
+                essay_id=row.id,
+                title=essay.title,
+                source=source_name,
+                publications=len(pub_ids),
+            )
+        crashpoint("planned")
+        self.log.info(
+            "essay added",
+            essay=row.id,
+            title=essay.title,
+            source=source_name,
+            publications=len(pub_ids),
+        )
+        return Intake(row.id, "new", pub_ids, f"planned {len(pub_ids)} publications")
+
+    def _booked(self, session: Any) -> dict[str, list[datetime]]:
+        rows = session.execute(
+            select(PublicationRow.target, PublicationRow.due_at).where(
+                PublicationRow.due_at.is_not(None),
+                PublicationRow.state.not_in([State.CANCELLED.value, State.FAILED.value]),
+            )
+        ).all()
+        booked: dict[str, list[datetime]] = {}
+        for target, due in rows:
+            booked.setdefault(target, []).append(due)
+        return booked
+
+    def _plan_publications(
+        self, session: Any, essay_id: int, essay: Essay, only: set[str] | None = None
+    ) -> list[int]:
+        result = plan(essay, self.settings, self.now(), self._booked(session))
+        for note in result.notes:
+            self.store.add_event(session, "plan.note", essay_id=essay_id, note=note)
+            self.log.info("plan note", essay=essay_id, note=note)
+        ids: dict[str, int] = {
+            row.target: row.id
+            for row in session.scalars(
+                select(PublicationRow).where(PublicationRow.essay_id == essay_id)
+            )
+        }
+        created: list[int] = []
+        for item in result.publications:
+            if item.target in ids or (only is not None and item.target not in only):
+                continue
+            row = PublicationRow(
+                essay_id=essay_id,
+                target=item.target,
+                platform=item.platform,
+                state=item.state.value,
+                due_at=item.due_at,
+                depends_on=ids.get(item.depends_on) if item.depends_on else None,
+                wait_for=item.wait_for,
+                offset_seconds=int(item.offset.total_seconds()),
+                idempotency_key=connector_class(item.platform).new_key(),
+                attempts=0,
+                needs_update=0,
+                created_at=self.now(),
+                updated_at=self.now(),
+            )
+            session.add(row)
+            session.flush()
+            ids[item.target] = row.id
+            created.append(row.id)
+            self.store.add_event(
+                session,
+                "publication.planned",
+                essay_id=essay_id,
+                publication_id=row.id,
+                target=item.target,
+                state=item.state.value,
+                due=item.due_at,
+                why=item.why,
+            )
+        return created
+
+    def _update_essay(
+        self, session: Any, row: EssayRow, essay: Essay, source_name: str, digest: str
+    ) -> Intake:
+        row.essay_json = essay.model_dump_json()
+        row.title = essay.title
+        row.content_hash = digest
+        row.source_name = source_name
+        row.version += 1
+        row.updated_at = self.now()
+        messages: list[str] = []
+        for pub in session.scalars(select(PublicationRow).where(PublicationRow.essay_id == row.id)):
+            if pub.state != State.PUBLISHED.value:
+                continue
+            if connector_class(pub.platform).can_edit:
+                pub.needs_update = 1
+                pub.state = State.SCHEDULED.value
+                pub.due_at = self.now()
+                messages.append(f"{pub.target}: will be updated in place")
+            else:
+                messages.append(
+                    f"{pub.target}: {pub.platform} cannot edit posts; "
+                    f"the published version stays as it is"
+                )
+        new_ids = self._plan_publications(session, row.id, essay)
+        self.store.add_event(
+            session, "essay.updated", essay_id=row.id, version=row.version, notes=messages
+        )
+        for message in messages:
+            self.log.info("essay edited", essay=row.id, note=message)
+        return Intake(
+            row.id,
+            "updated",
+            new_ids,
+            f"edited version {row.version} of essay {row.id}: " + "; ".join(messages),
+        )
+
+    # -------------------------------------------------------------- publishing
+
+    def connector(self, target: str) -> Connector:
+        if target not in self._connectors:
+            settings = self.settings.targets[target]
+            account = Account(
+                name=target,
+                platform=settings.platform,
+                options=settings.options,
+                credentials=settings.credentials,
+                base_url=settings.base_url,
+                home=str(self.home),
+            )
+            self._connectors[target] = connector_class(settings.platform)(account)
+        return self._connectors[target]
+
+    def due(self, limit: int = 100) -> list[int]:
+        """Publications due now, oldest first."""
+        with self.store.session() as session:
+            return list(
+                session.scalars(
+                    select(PublicationRow.id)
+                    .where(
+                        PublicationRow.state == State.SCHEDULED.value,
+                        PublicationRow.due_at <= self.now(),
+                    )
+                    .order_by(PublicationRow.due_at, PublicationRow.id)
+                    .limit(limit)
+                )
+            )
+
+    def next_due_at(self) -> datetime | None:
+        with self.store.session() as session:
+            return session.scalars(
+                select(PublicationRow.due_at)
+                .where(PublicationRow.state == State.SCHEDULED.value)
+                .order_by(PublicationRow.due_at)
+                .limit(1)
+            ).first()
+
+    def claim(self, pub_id: int) -> bool:
+        """Atomically take a due publication; False if someone else has it or it is not due."""
+        now = self.now()
+        with self.store.session() as session, session.begin():
+            result = session.execute(
+                update(PublicationRow)
+                .where(
+                    PublicationRow.id == pub_id,
+                    PublicationRow.state == State.SCHEDULED.value,
+                    PublicationRow.due_at <= now,
+                )
+                .values(
+                    state=State.PUBLISHING.value,
+                    claimed_by=WORKER_ID,
+                    lease_until=now + LEASE,
+                    attempts=PublicationRow.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            row = session.get(PublicationRow, pub_id)
+            assert row is not None
+            self.store.add_event(
+                session,
+                "publication.publishing",
+                essay_id=row.essay_id,
+                publication_id=pub_id,
+                target=row.target,
+                attempt=row.attempts,
+            )
+        return True
+
+    def recover(self, all_leases: bool = False) -> list[int]:
+        """Publications left `publishing` by a dead process go back to due (in doubt).
+
+        The journal they carry makes the next attempt look the post up before sending.
+        """
+        now = self.now()
+        with self.store.session() as session, session.begin():
+            query = select(PublicationRow).where(PublicationRow.state == State.PUBLISHING.value)
+            if not all_leases:
+                query = query.where(PublicationRow.lease_until < now)
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.state = State.SCHEDULED.value
+                row.due_at = now
+                row.claimed_by = None
+                self.store.add_event(
+                    session,
+                    "publication.recovered",
+                    essay_id=row.essay_id,
+                    publication_id=row.id,
+                    target=row.target,
+                    note="interrupted while publishing; will look it up first",
+                )
+        for row in rows:
+            self.log.warning(
+                "publication recovered", publication=row.id, target=row.target, essay=row.essay_id
+            )
+        return [row.id for row in rows]
+
+    def essay_of(self, row: PublicationRow) -> Essay:
+        essay_row = self.store.essay(row.essay_id)
+        assert essay_row is not None
+        return Essay.model_validate_json(essay_row.essay_json)
+
+    def render(self, row: PublicationRow, essay: Essay) -> Draft:
+        connector = self.connector(row.target)
+        link = None
+        if row.depends_on:
+            dependency = self.store.publication(row.depends_on)
+            link = dependency.remote_url if dependency else None
+        # `now` lets a pure render decide "scheduled on the platform" vs "publish now"
+        options = {**target_options(self.settings, essay, row.target), "now": self.now()}
+        limits: dict[str, int] = {}
+        fetch_limits = getattr(connector, "fetch_limits", None)
+        if callable(fetch_limits):
+            limits = fetch_limits()
+        ctx = RenderContext(
+            target=row.target, options=options, link=link or essay.canonical_url, limits=limits
+        )
+        return type(connector).render(essay, ctx)
+
+    def publish(self, pub_id: int) -> State:
+        """Claim and publish one publication; returns its new state."""
+        if not self.claim(pub_id):
+            row = self.store.publication(pub_id)
+            return State(row.state) if row else State.CANCELLED
+        row = self.store.publication(pub_id)
+        assert row is not None
+        log = self.log.bind(
+            publication=pub_id, essay=row.essay_id, target=row.target, attempt=row.attempts
+        )
+        journal = StoreJournal(self, pub_id, row.progress)
+        try:
+            essay = self.essay_of(row)
+            draft = self.render(row, essay)
+            connector = self.connector(row.target)
+            if row.needs_update and row.remote_id:
+                old = Remote(id=row.remote_id, url=row.remote_url, extra=row.remote_extra or {})
+                remote = connector.update(old, draft)
+                outcome = "updated"
+            else:
+                remote = connector.publish(draft, row.idempotency_key, journal)
+                outcome = "published"
+        except RateLimited as exc:
+            return self._retry_later(row, exc, exc.retry_after, log)
+        except (Transient, InDoubt) as exc:
+            return self._retry_later(row, exc, None, log)
+        except HandedOff as exc:
+            return self._awaiting_manual(row, exc, log)
+        except NeedsPerson as exc:
+            return self._fail(row, str(exc), exc.next_step, log)
+        except PublishError as exc:
+            return self._fail(row, str(exc), "check the target, then `crosspost retry`", log)
+        except Exception as exc:  # a bug must fail one publication, never the daemon
+            log.exception("publication crashed")
+            return self._fail(
+                row,
+                f"internal error: {type(exc).__name__}: {exc}",
+                "report this; then `crosspost retry`",
+                log,
+            )
+        return self._published(row, remote, outcome, log)
+
+    def _published(self, row: PublicationRow, remote: Remote, outcome: str, log: Any) -> State:
+        now = self.now()
+        with self.store.session() as session, session.begin():
+            session.execute(
+                update(PublicationRow)
+                .where(PublicationRow.id == row.id)
+                .values(
+                    state=State.PUBLISHED.value,
+                    remote_id=remote.id,
+                    remote_url=remote.url,
+                    remote_extra=remote.extra,
+                    last_error=None,
+                    claimed_by=None,
+                    lease_until=None,
+                    needs_update=0,
+                    published_at=row.published_at or now,
+                    updated_at=now,
+                )
+            )
+            self.store.add_event(
+                session,
+                f"publication.{outcome}",
+                essay_id=row.essay_id,
+                publication_id=row.id,
+                target=row.target,
+                url=remote.url,
+                attempt=row.attempts,
+            )
+            released = self._release_dependents(session, row.id, now)
+        crashpoint("published")
+        log.info(f"publication {outcome}", url=remote.url, remote_id=remote.id)
+        for dependent in released:
+            log.info("dependent released", dependent=dependent)
+        return State.PUBLISHED
+
+    def _release_dependents(self, session: Any, pub_id: int, now: datetime) -> list[int]:
+        dependents = list(
+            session.scalars(
+                select(PublicationRow).where(
+                    PublicationRow.depends_on == pub_id, PublicationRow.state == State.PLANNED.value
+                )
+            )
+        )
+        booked = self._booked(session)
+        for dep in dependents:
+            essay_row = session.get(EssayRow, dep.essay_id)
+            essay = Essay.model_validate_json(essay_row.essay_json)
+            not_before = now
+            if essay.publish_at is not None:
+                at = essay.publish_at
+                at = at.replace(tzinfo=self.settings.zone) if at.tzinfo is None else at
+                not_before = max(now, at.astimezone(UTC))
+            dep.due_at = release_after(
+                now,
+                timedelta(seconds=dep.offset_seconds),
+                self.settings.targets[dep.target],
+                self.settings.zone,
+                booked.get(dep.target, []),
+                not_before,
+            )
+            dep.state = State.SCHEDULED.value
+            dep.updated_at = now
+            self.store.add_event(
+                session,
+                "publication.scheduled",
+                essay_id=dep.essay_id,
+                publication_id=dep.id,
+                target=dep.target,
+                due=dep.due_at,
+                why="its dependency has a URL now",
+            )
+        return [d.id for d in dependents]
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter in [base/2, cap]."""
+        cap = min(
+            self.settings.retry_max_seconds,
+            self.settings.retry_base_seconds * (2 ** max(0, attempts - 1)),
+        )
+        return random.uniform(cap / 2, cap)
+
+    def _retry_later(
+        self, row: PublicationRow, exc: PublishError, wait: float | None, log: Any
+    ) -> State:
+        if row.attempts >= self.settings.max_attempts and not isinstance(exc, RateLimited):
+            return self._fail(
+                row,
+                f"gave up after {row.attempts} attempts: {exc}",
+                "check that the platform is up, then `crosspost retry`",
+                log,
+            )
+        delay = wait if wait is not None else self.backoff(row.attempts)
+        due = self.now() + timedelta(seconds=max(delay, 0.0))
+        with self.store.session() as session, session.begin():
+            session.execute(
+                update(PublicationRow)
+                .where(PublicationRow.id == row.id)
+                .values(
+                    state=State.SCHEDULED.value,
+                    due_at=due,
+                    last_error=self.store.redact(str(exc)),
+                    claimed_by=None,
+                    lease_until=None,
+                    updated_at=self.now(),
+                )
+            )
+            self.store.add_event(
+                session,
+                "publication.retry",
+                essay_id=row.essay_id,
+                publication_id=row.id,
+                target=row.target,
+                attempt=row.attempts,
+                error=str(exc),
+                retry_at=due,
+                kind=type(exc).__name__,
+            )
+        log.warning(
+            "publication will retry",
+            error=str(exc),
+            retry_at=due.isoformat(),
+            kind=type(exc).__name__,
+        )
+        return State.SCHEDULED
+
+    def _fail(self, row: PublicationRow, message: str, next_step: str, log: Any) -> State:
+        text = self.store.redact(f"{message} -- next step: {next_step}")
+        with self.store.session() as session, session.begin():
+            session.execute(
+                update(PublicationRow)
+                .where(PublicationRow.id == row.id)
+                .values(
+                    state=State.FAILED.value,
+                    last_error=text,
+                    claimed_by=None,
+                    lease_until=None,
+                    updated_at=self.now(),
+                )
+            )
+            self.store.add_event(
+                session,
+                "publication.failed",
+                essay_id=row.essay_id,
+                publication_id=row.id,
+                target=row.target,
+                error=text,
+            )
+        log.error("publication failed", error=text)
+        self.notifier.notify(
+            f"publication {row.id} to {row.target} failed",
+            text or "",
+            publication=row.id,
+            target=row.target,
+            state="failed",
+        )
+        return State.FAILED
+
+    def _awaiting_manual(self, row: PublicationRow, exc: HandedOff, log: Any) -> State:
+        with self.store.session() as session, session.begin():
+            session.execute(
+                update(PublicationRow)
+                .where(PublicationRow.id == row.id)
+                .values(
+                    state=State.AWAITING_MANUAL.value,
+                    last_error=None,
+                    claimed_by=None,
+                    lease_until=None,
+                    updated_at=self.now(),
+                )
+            )
+            self.store.add_event(
+                session,
+                "publication.awaiting-manual",
+                essay_id=row.essay_id,
+                publication_id=row.id,
+                target=row.target,
+                location=exc.location,
+            )
+        message = (
+            f"{exc.message}. Prepared post: {exc.location}. When it is live, run: "
+            f"crosspost confirm {row.id} <URL>"
+        )
+        log.warning(
+            "publication awaiting manual step",
+            location=exc.location,
+            next_step=f"crosspost confirm {row.id} URL",
+        )
+        self.notifier.notify(
+            f"publication {row.id} to {row.target} needs you",
+            message,
+            publication=row.id,
+            target=row.target,
+            state="awaiting-manual",
+        )
+        return State.AWAITING_MANUAL
+
+    # ------------------------------------------------------------ operator steps
+
+    def _operator_change(
+        self, pub_id: int, allowed: set[State], values: dict[str, Any], kind: str, **data: Any
+    ) -> PublicationRow:
+        with self.store.session() as session, session.begin():
+            row = session.get(PublicationRow, pub_id)
+            if row is None:
+                raise LookupError(f"no publication {pub_id}")
+            if State(row.state) not in allowed:
+                names = ", ".join(sorted(s.value for s in allowed))
+                raise ValueError(f"publication {pub_id} is {row.state}; this works on: {names}")
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = self.now()
+            self.store.add_event(
+                session,
+                kind,
+                essay_id=row.essay_id,
+                publication_id=pub_id,
+                target=row.target,
+                **data,
+            )
+        self.log.info(kind.replace(".", " "), publication=pub_id, target=row.target, **data)
+        return row
+
+    def retry(self, pub_id: int) -> PublicationRow:
+        return self._operator_change(
+            pub_id,
+            {State.FAILED, State.SCHEDULED, State.CANCELLED},
+            {"state": State.SCHEDULED.value, "due_at": self.now(), "attempts": 0},
+            "publication.retry-requested",
+        )
+
+    def cancel(self, pub_id: int) -> PublicationRow:
+        return self._operator_change(
+            pub_id,
+            {State.PLANNED, State.SCHEDULED, State.FAILED, State.AWAITING_MANUAL},
+            {"state": State.CANCELLED.value},
+            "publication.cancelled",
+        )
+
+    def reschedule(self, pub_id: int, when: datetime) -> PublicationRow:
+        return self._operator_change(
+            pub_id,
+            {State.SCHEDULED, State.FAILED, State.PLANNED, State.CANCELLED},
+            {"state": State.SCHEDULED.value, "due_at": when.astimezone(UTC)},
+            "publication.rescheduled",
+            due=when,
+        )
+
+    def confirm(self, pub_id: int, url: str) -> PublicationRow:
+        """Record where a hand-off post went live; it then counts as published."""
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        row = self._operator_change(
+            pub_id,
+            {State.AWAITING_MANUAL},
+            {
+                "state": State.PUBLISHED.value,
+                "remote_url": url,
+                "remote_id": url,
+                "published_at": self.now(),
+            },
+            "publication.confirmed",
+            url=url,
+        )
+        with self.store.session() as session, session.begin():
+            self._release_dependents(session, pub_id, self.now())
+        return row

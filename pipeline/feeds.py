@@ -1,0 +1,61 @@
+"""The second source: RSS/Atom feeds (a Medium `/feed/@user`) polled on a schedule.
+
+Each entry is taken once, by guid; its full content becomes an essay like a dropped file.
+A feed that cannot be fetched or parsed is logged and tried again at the next poll.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from pipeline.engine import Engine
+from pipeline.errors import ReadError
+from pipeline.fetch import FetchError, fetch
+from pipeline.logs import get_logger
+from pipeline.readers.feed import read_feed
+from pipeline.store import FeedEntryRow
+
+MAX_FEED_BYTES = 5 * 1024 * 1024
+
+
+class FeedPoller:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.log = get_logger(component="feeds")
+
+    def poll_all(self) -> int:
+        return sum(self.poll(feed.url) for feed in self.engine.settings.feeds)
+
+    def poll(self, url: str) -> int:
+        """Import the feed's new entries; returns how many essays were added."""
+        try:
+            entries = read_feed(fetch(url, max_bytes=MAX_FEED_BYTES).content)
+        except (FetchError, ReadError) as exc:
+            self.log.warning("feed poll failed", feed=url, error=str(exc))
+            return 0
+        store = self.engine.store
+        with store.session() as session:
+            known = set(
+                session.scalars(select(FeedEntryRow.guid).where(FeedEntryRow.feed_url == url))
+            )
+        added = 0
+        for entry in entries:
+            if entry.guid in known:
+                continue
+            data = json.dumps(
+                {"feed": url, "guid": entry.guid, "essay": entry.essay.model_dump(mode="json")}
+            ).encode()
+            intake = self.engine.add_essay(entry.essay, entry.guid, data, source="feed")
+            with store.session() as session, session.begin():
+                session.add(FeedEntryRow(feed_url=url, guid=entry.guid, essay_id=intake.essay_id))
+            added += intake.outcome == "new"
+            self.log.info(
+                "feed entry taken",
+                feed=url,
+                guid=entry.guid,
+                outcome=intake.outcome,
+                essay=intake.essay_id,
+            )
+        return added

@@ -1,0 +1,124 @@
+"""Structured logs: one JSON line per event in `logs/crosspost.jsonl`, a readable line on stderr.
+
+Every configured secret is replaced by `[redacted]` before a line is written anywhere,
+a safety net behind the rule that secrets are never put into messages in the first place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+LOG_NAME = "crosspost.jsonl"
+_configured: dict[str, Any] = {}
+
+
+class Redactor:
+    """A structlog processor that scrubs secret values from every field."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                value = value.replace(secret, "[redacted]")
+            return value
+        if isinstance(value, dict):
+            return {k: self.scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(v) for v in value]
+        return value
+
+    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        return {k: self.scrub(v) for k, v in event.items()}
+
+
+def setup_logging(
+    logs_dir: Path | None, secrets: Iterable[str] = (), level: str = "info", console: bool = True
+) -> None:
+    """Configure structlog once per process (again when the home folder changes)."""
+    key = f"{logs_dir}|{level}|{console}"
+    redactor = Redactor(secrets)
+    root = logging.getLogger("crosspost")
+    if _configured.get("key") != key:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(getattr(logging, level.upper()))
+        root.propagate = False
+        if logs_dir is not None:
+            logs_dir.mkdir(parents=True, exist_ok=True)
+            file_handler = logging.handlers.RotatingFileHandler(
+                logs_dir / LOG_NAME, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+            )
+            file_handler.setFormatter(logging.Formatter("%(message)s"))
+            file_handler.addFilter(lambda record: getattr(record, "json_line", False))
+            root.addHandler(file_handler)
+        if console:
+            console_handler = logging.StreamHandler(sys.stderr)
+            console_handler.setFormatter(logging.Formatter("%(message)s"))
+            console_handler.addFilter(lambda record: not getattr(record, "json_line", False))
+            root.addHandler(console_handler)
+        _configured["key"] = key
+    _configured["redactor"] = redactor
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redactor,
+            _emit,
+        ],
+        logger_factory=lambda *args: root,
+        cache_logger_on_first_use=False,
+    )
+
+
+def _emit(logger: logging.Logger, method: str, event: dict[str, Any]) -> str:
+    """Write the JSON line to the file handler and a readable line to the console."""
+    level = getattr(logging, event.get("level", "info").upper(), logging.INFO)
+    if logger.isEnabledFor(level):
+        logger.log(
+            level, json.dumps(event, default=str, ensure_ascii=False), extra={"json_line": True}
+        )
+        logger.log(level, human_line(event))
+    raise structlog.DropEvent
+
+
+def human_line(event: dict[str, Any]) -> str:
+    stamp = str(event.get("timestamp", ""))[11:19]
+    level = event.get("level", "info")
+    text = event.get("event", "")
+    rest = " ".join(
+        f"{k}={v}" for k, v in event.items() if k not in {"timestamp", "level", "event"}
+    )
+    return f"{stamp} {level:<7} {text} {rest}".rstrip()
+
+
+def get_logger(**bound: Any) -> Any:
+    return structlog.get_logger().bind(**bound)
+
+
+def read_log_lines(logs_dir: Path) -> list[dict[str, Any]]:
+    """Every JSON log line, oldest first, across rotated files."""
+    files = sorted(logs_dir.glob(f"{LOG_NAME}*"), key=lambda p: p.name, reverse=True)
+    rotated = [p for p in files if p.name != LOG_NAME]
+    ordered = sorted(rotated, key=lambda p: int(p.suffix.lstrip(".") or 0), reverse=True)
+    if (logs_dir / LOG_NAME).exists():
+        ordered.append(logs_dir / LOG_NAME)
+    lines: list[dict[str, Any]] = []
+    for path in ordered:
+        for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                continue
+    return lines

@@ -1,0 +1,198 @@
+"""Turn an essay plus settings into publications: which targets, when, and after what.
+
+Pure: the clock and the slots already taken are passed in, so every rule is testable with
+a fixed time. Rules, in the order they apply to a target:
+1. the base time is the essay's `publish_at` (naive = the author's time zone) or now;
+2. `relative_to: T` + `offset`: due at T's due time plus the offset (patrons' early access);
+3. `after: T`: wait until T is published and has a URL, then due (+ offset) — the post links it;
+4. `slots` (+ `max_per_day`): moved to the next free slot in the author's time zone.
+Front matter may switch a target off (`x: false`), override its options, or give a patronage
+target `early_access_hours: N` (every blog target then follows N hours after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from connectors import connector_class
+from connectors.base import Kind
+from pipeline.document import Essay
+from pipeline.settings import Settings, TargetSettings
+from pipeline.store import State
+
+RULE_KEYS = {"after", "relative_to", "offset", "slots", "max_per_day"}
+
+
+@dataclass
+class PlannedPublication:
+    target: str
+    platform: str
+    kind: Kind
+    state: State
+    due_at: datetime | None
+    depends_on: str | None = None
+    wait_for: str | None = None  # "url": the dependency must be published with a URL
+    offset: timedelta = timedelta(0)
+    why: str = ""
+
+
+@dataclass
+class Plan:
+    publications: list[PlannedPublication] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def target_kind(target: TargetSettings) -> Kind:
+    """The target's kind; a connector may decide per account (Ghost `visibility: paid`)."""
+    cls = connector_class(target.platform)
+    kind_for = getattr(cls, "kind_for", None)
+    return kind_for(target.options) if callable(kind_for) else cls.kind
+
+
+def target_options(settings: Settings, essay: Essay, name: str) -> dict[str, Any]:
+    """The account's options with the essay's front-matter options on top."""
+    options = dict(settings.targets[name].options)
+    override = (essay.targets or {}).get(name)
+    if isinstance(override, Mapping):
+        options.update({k: v for k, v in override.items() if k not in RULE_KEYS})
+    return options
+
+
+def effective_targets(
+    essay: Essay, settings: Settings, notes: list[str]
+) -> dict[str, TargetSettings]:
+    """Configured targets with the essay's front matter applied (off switches, rule overrides)."""
+    targets = dict(settings.enabled_targets())
+    overrides = essay.targets or {}
+    for name, override in overrides.items():
+        if name not in settings.targets:
+            notes.append(f"front matter names target {name!r}, which is not configured: ignored")
+            continue
+        if override is False:
+            targets.pop(name, None)
+            notes.append(f"{name}: switched off by the essay's front matter")
+            continue
+        if override is True and name not in targets:
+            targets[name] = settings.targets[name]
+        if isinstance(override, Mapping) and name in targets:
+            rules = {k: v for k, v in override.items() if k in RULE_KEYS}
+            if rules:
+                targets[name] = targets[name].model_copy(update=rules)
+    for name, override in overrides.items():
+        hours = override.get("early_access_hours") if isinstance(override, Mapping) else None
+        if hours is None or name not in targets:
+            continue
+        for other, target in list(targets.items()):
+            if other != name and target_kind(target) is Kind.BLOG and not target.relative_to:
+                targets[other] = target.model_copy(
+                    update={"relative_to": name, "offset": f"{float(hours)}h", "after": None}
+                )
+                notes.append(f"{other}: {hours} h after {name} (patrons' early access)")
+    return targets
+
+
+def plan(
+    essay: Essay,
+    settings: Settings,
+    now: datetime,
+    booked: Mapping[str, list[datetime]] | None = None,
+) -> Plan:
+    """Publications for `essay`; `booked` holds due times already taken per target (slots)."""
+    result = Plan()
+    zone = settings.zone
+    booked = {k: list(v) for k, v in (booked or {}).items()}
+    targets = effective_targets(essay, settings, result.notes)
+    base = now
+    if essay.publish_at is not None:
+        at = essay.publish_at
+        at = at.replace(tzinfo=zone) if at.tzinfo is None else at
+        base = max(at.astimezone(UTC), now)
+        if at.astimezone(UTC) < now:
+            result.notes.append(f"publish_at {at.isoformat()} is in the past: publishing now")
+
+    due: dict[str, datetime | None] = {}
+    planned: dict[str, PlannedPublication] = {}
+
+    def visit(name: str, trail: tuple[str, ...] = ()) -> None:
+        if name in planned:
+            return
+        target = targets[name]
+        kind = target_kind(target)
+        offset = target.offset_delta()
+        for ref in (target.relative_to, target.after):
+            if ref and ref not in targets:
+                result.notes.append(f"{name}: depends on {ref!r}, which is off for this essay")
+        if target.relative_to and target.relative_to in targets:
+            visit(target.relative_to, (*trail, name))
+        if target.after and target.after in targets:
+            visit(target.after, (*trail, name))
+        if target.after and target.after in targets:
+            item = PlannedPublication(
+                name,
+                target.platform,
+                kind,
+                State.PLANNED,
+                None,
+                target.after,
+                "url",
+                offset,
+                f"after {target.after} has a URL" + (f", +{offset}" if offset else ""),
+            )
+        else:
+            start, why = base, "now" if base == now else f"at {base.isoformat()}"
+            if target.relative_to and target.relative_to in targets:
+                ref_due = due.get(target.relative_to) or base
+                start, why = ref_due + offset, f"{offset} after {target.relative_to}"
+            elif offset:
+                start, why = base + offset, f"{offset} after {why}"
+            at = next_slot(start, target, zone, booked.get(name, []))
+            if at != start:
+                why += f", next free slot {at.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+            booked.setdefault(name, []).append(at)
+            item = PlannedPublication(name, target.platform, kind, State.SCHEDULED, at, why=why)
+        due[name] = item.due_at
+        planned[name] = item
+
+    for name in targets:
+        visit(name)
+    result.publications = [planned[name] for name in targets]
+    return result
+
+
+def next_slot(
+    candidate: datetime, target: TargetSettings, zone: ZoneInfo, taken: list[datetime]
+) -> datetime:
+    """The first slot at or after `candidate` whose local day still has room."""
+    if not target.slots:
+        return candidate
+    local = candidate.astimezone(zone)
+    day = local.date()
+    per_day = target.max_per_day or len(target.slots)
+    for _ in range(3660):  # ten years of days: a full calendar is a config error, not a hang
+        used = sum(1 for t in taken if t.astimezone(zone).date() == day)
+        if used < per_day:
+            for slot in target.slots:
+                hour, minute = map(int, slot.split(":"))
+                at = datetime.combine(day, time(hour, minute), tzinfo=zone)
+                if at >= local and at.astimezone(UTC) not in taken:
+                    return at.astimezone(UTC)
+        day += timedelta(days=1)
+        local = datetime.combine(day, time(0, 0), tzinfo=zone)
+    raise ValueError(f"no free slot within ten years for target with slots {target.slots}")
+
+
+def release_after(
+    dependency_published_at: datetime,
+    item_offset: timedelta,
+    target: TargetSettings,
+    zone: ZoneInfo,
+    taken: list[datetime],
+    not_before: datetime,
+) -> datetime:
+    """The due time of an `after:` publication once its dependency has a URL."""
+    start = max(dependency_published_at + item_offset, not_before)
+    return next_slot(start, target, zone, taken)

@@ -1,0 +1,1 @@
+"""Essay -> formats. Pure functions; no I/O, no HTTP."""

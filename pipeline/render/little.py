@@ -1,0 +1,42 @@
+"""LinkedIn "little" text: the `commentary` field of the Posts API (platforms.md §9).
+
+Every reserved character must be backslash-escaped even where it is not markup, or
+LinkedIn may cut the post short; the body is the plain-text rendering, escaped whole.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.document import Block
+from pipeline.render.plain import render_plain
+
+RESERVED = frozenset("|{}@[]()<>#\\*_~")
+UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def escape_little(text: str) -> str:
+    """Backslash before every reserved character: `| { } @ [ ] ( ) < > # \\ * _ ~`."""
+    return "".join("\\" + ch if ch in RESERVED else ch for ch in text)
+
+
+def unescape_little(text: str) -> str:
+    """The text a reader sees: every escaping backslash removed."""
+    return UNESCAPE.sub(r"\1", text)
+
+
+def little_hashtag(tag: str) -> str:
+    """A hashtag in little's template form, `{hashtag|\\#|Tag}`.
+
+    LinkedIn hashtags are one word, so spaces and punctuation are dropped from the tag
+    (and a leading `#` the author may have typed); a tag with no word left gives "".
+    """
+    word = "".join(ch for ch in tag if ch.isalnum() or ch == "_")
+    if not word:
+        return ""
+    return f"{{hashtag|\\#|{escape_little(word)}}}"
+
+
+def render_little(blocks: list[Block]) -> str:
+    """The blocks as little text: the plain rendering with every reserved character escaped."""
+    return escape_little(render_plain(blocks))

@@ -1,0 +1,66 @@
+"""What the contract suite needs from each platform's test setup.
+
+One `Harness` per platform lives in `tests/contract/harness_<platform>.py` and exposes
+`make_harness() -> Harness`. The suite in `test_contract.py` runs every case against each.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from connectors.base import Connector, Draft, RenderContext
+from pipeline.document import Essay, Paragraph, Run
+from tests.emulators.base import Emulator
+
+
+def sample_essay(title: str = "Contract Essay", marker: str = "") -> Essay:
+    return Essay(
+        title=f"{title} {marker}".strip(),
+        tags=["writing", "open web"],
+        canonical_url=None,
+        blocks=[
+            Paragraph(
+                content=[
+                    Run(text="A first paragraph that serves as the teaser. "),
+                    Run(text="Bold words", marks=("strong",)),
+                    Run(text=" and a "),
+                    Run(text="link", href="https://example.org/a_(b)"),
+                ]
+            ),
+            Paragraph(content=[Run(text=f"Second paragraph {marker}.")]),
+        ],
+    )
+
+
+class Harness(ABC):
+    """A platform's server (emulator or real behind a fault proxy) plus a connector for it."""
+
+    platform: str
+    create_path: str  # regex matching the path of the create call, for fault targeting
+
+    @property
+    @abstractmethod
+    def server(self) -> Emulator:
+        """Where faults are injected: the emulator itself, or the proxy before a real server."""
+
+    @abstractmethod
+    def connector(self, *, valid_credentials: bool = True) -> Connector: ...
+
+    @abstractmethod
+    def posts(self) -> list[dict[str, Any]]:
+        """What the platform holds now, each with at least `id` and `text` (title for blogs)."""
+
+    @abstractmethod
+    def rate_limit_fault(self, retry_after: int) -> dict[str, Any]:
+        """`inject("status", **this)`: the platform's own 429 answer, with its wait header."""
+
+    def context(self, essay: Essay) -> RenderContext:
+        return RenderContext(target=self.platform, link="https://blog.example.org/contract-essay")
+
+    def draft(self, essay: Essay) -> Draft:
+        connector = self.connector()
+        return type(connector).render(essay, self.context(essay))
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop servers the harness started."""

