@@ -400,11 +400,60 @@ class Engine:
         )
         return type(connector).render(essay, ctx)
 
+    def claim_batch(self, limit: int) -> list[int]:
+        """Claim up to `limit` due publications at once, for a worker process.
+
+        On PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`, so several
+        workers never wait on, or take, each other's rows; elsewhere the per-row claim's
+        conditional UPDATE alone keeps it to one winner.
+        """
+        now = self.now()
+        with self.store.session() as session, session.begin():
+            query = (
+                select(PublicationRow.id)
+                .where(
+                    PublicationRow.state == State.SCHEDULED.value,
+                    PublicationRow.due_at <= now,
+                )
+                .order_by(PublicationRow.due_at, PublicationRow.id)
+                .limit(limit)
+            )
+            if self.store.engine.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            candidates = list(session.scalars(query))
+            claimed: list[int] = []
+            for pub_id in candidates:
+                result = session.execute(
+                    update(PublicationRow)
+                    .where(
+                        PublicationRow.id == pub_id,
+                        PublicationRow.state == State.SCHEDULED.value,
+                    )
+                    .values(
+                        state=State.PUBLISHING.value,
+                        claimed_by=WORKER_ID,
+                        lease_until=now + LEASE,
+                        attempts=PublicationRow.attempts + 1,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount == 1:
+                    claimed.append(pub_id)
+            for pub_id in claimed:
+                self.store.add_event(
+                    session, "publication.publishing", publication_id=pub_id, worker=WORKER_ID
+                )
+        return claimed
+
     def publish(self, pub_id: int) -> State:
         """Claim and publish one publication; returns its new state."""
         if not self.claim(pub_id):
             row = self.store.publication(pub_id)
             return State(row.state) if row else State.CANCELLED
+        return self.publish_claimed(pub_id)
+
+    def publish_claimed(self, pub_id: int) -> State:
+        """Publish a publication this process has already claimed."""
         row = self.store.publication(pub_id)
         assert row is not None
         log = self.log.bind(

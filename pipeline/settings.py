@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -125,6 +126,25 @@ class FeedSettings(BaseModel):
         return value
 
 
+class HomeDotEnv(DotEnvSettingsSource):
+    """The home's `.env`: our `CROSSPOST_*` keys only.
+
+    A `.env` is often shared with other tools (compose's `POSTGRES_PASSWORD`), and
+    `CROSSPOST_HOME` names the folder rather than a setting: both pass by. A misspelt
+    `CROSSPOST_*` key still stops the program, as in crosspost.toml.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        prefix = self.env_prefix.lower()
+        return {
+            key: value
+            for key, value in data.items()
+            if key in self.settings_cls.model_fields
+            or (key.lower().startswith(prefix) and key.lower() != f"{prefix}home")
+        }
+
+
 class Settings(BaseSettings):
     """Everything an instance is configured with."""
 
@@ -176,7 +196,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=cls.home_path / CONFIG_NAME)
-        return init_settings, env_settings, dotenv_settings, toml
+        return init_settings, env_settings, HomeDotEnv(settings_cls), toml
 
     @property
     def zone(self) -> ZoneInfo:

@@ -30,7 +30,7 @@ MEMBERSHIP_SITES = (
 # the platform ("Patreon raised its fees") does not.
 _CALL_WORDS = re.compile(
     r"\b(?:subscrib\w*|support\w*|join\w*|patrons?|members?(?:hip)?|become a \w+|check out"
-    r"|buy me a coffee|tips?|enjoy\w*|helped|found this useful)\b",
+    r"|buy me a coffee|tips?|enjoy\w*|helped|found this useful|more (?:on|at))\b",
     re.IGNORECASE,
 )
 _FIRST_PERSON = re.compile(r"\bI\b|\b(?i:me|my|mine|our)\b")

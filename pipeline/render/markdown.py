@@ -152,6 +152,9 @@ def _strip_ends(content: Inline) -> Inline:
 
 
 def _inline(content: Inline, *, emphasis: bool) -> str:
+    if not emphasis:
+        # Without strong/em, neighbouring code runs must join, or "`a``b`" reads as one span.
+        content = [r.model_copy(update={"marks": tuple(m for m in r.marks if m == "code")}) for r in content]
     out: list[str] = []
     for href, runs in link_groups(content):
         at_line_start = not out or "".join(out).endswith("\n")

@@ -1,7 +1,7 @@
 """A loopback HTTP server base for platform emulators, with fault injection.
 
 Each platform emulator subclasses `Emulator`, declares its routes with `@route`, keeps what
-was published in its own state, and enforces the contract in `docs/PLATFORMS.md` (auth,
+was published in its own state, and enforces the platform contract written in its own docstring (auth,
 required fields, limits, error shapes). Tests steer faults through `inject(...)`:
 
 - `status`: answer with an error status (5xx bursts, 429 with headers) instead of handling;
