@@ -225,6 +225,8 @@ class Connector(ABC):
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
     can_edit: ClassVar[bool] = False
     default_base_url: ClassVar[str | None] = None
+    # options that make an unconfigured account renderable, for `crosspost preview`
+    example_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         self.account = account

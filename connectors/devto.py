@@ -165,7 +165,9 @@ class DevTo(Connector):
     def update(self, remote: Remote, draft: Draft) -> Remote:
         """Replace the article in place (PUT); its URL stays."""
         answer = self._call(
-            "PUT", f"/api/articles/{int(remote.id)}", "editing the article",
+            "PUT",
+            f"/api/articles/{int(remote.id)}",
+            "editing the article",
             json=draft.posts[0].request,
         )
         return _remote(answer.json())

@@ -131,8 +131,9 @@ class Medium(Connector):
 
     def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:
         author = self._user()["id"]
-        answer = self._call("POST", f"/v1/users/{author}/posts", "publishing the post",
-                            json=post.request)
+        answer = self._call(
+            "POST", f"/v1/users/{author}/posts", "publishing the post", json=post.request
+        )
         data = answer.json()["data"]
         return Remote(
             id=str(data["id"]),
@@ -146,8 +147,7 @@ class Medium(Connector):
             return None
         title = post.request.get("title", draft.title)
         raise NeedsPerson(
-            f"medium: cannot tell whether {title!r} reached Medium: its API cannot read posts "
-            "back",
+            f"medium: cannot tell whether {title!r} reached Medium: its API cannot read posts back",
             next_step="look for the post on https://medium.com/me/stories; if it is there, "
             "mark the publication published with its URL (`crosspost confirm`), otherwise "
             'retry it (option if_unsure = "resend" retries blindly)',
@@ -167,8 +167,11 @@ class Medium(Connector):
 
     def _call(self, method: str, path: str, doing: str, **kw: Any) -> requests.Response:
         token = self.account.secret("integration_token")
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
-                   "Accept-Charset": "utf-8"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "Accept-Charset": "utf-8",
+        }
         response = self.request(method, path, headers=headers, **kw)
         if response.ok:
             return response

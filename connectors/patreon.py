@@ -101,6 +101,7 @@ class Patreon(Connector):
         self._drafts: dict[str, str] = {}  # key -> draft id made by this process
         self._orphans: dict[str, str] = {}  # key -> draft found by find_post, to patch
         self._links: dict[str, str] = {}  # draft id -> its `links.self`
+        self._tier_titles: list[str] = []
 
     # -- pure half -------------------------------------------------------
 
@@ -145,6 +146,7 @@ class Patreon(Connector):
                 "the post is prepared for you to publish by hand",
                 location=str(folder),
             )
+        self._rule_id(post.request)  # an unknown tier fails before any draft exists
         post_id = self._orphans.pop(key, None) or self._new_draft()
         self._drafts[key] = post_id
         return self._patch(post_id, post.request, publish=True)
@@ -263,6 +265,7 @@ class Patreon(Connector):
                     tier = ((item.get("relationships") or {}).get("tier") or {}).get("data") or {}
                     title = tiers.get(str(tier.get("id")), "")
                     rules.setdefault(f"tier:{title.casefold()}", str(item["id"]))
+                    self._tier_titles.append(title)
                 elif kind:
                     rules.setdefault(str(kind), str(item["id"]))
             self._rules = rules
@@ -273,7 +276,7 @@ class Patreon(Connector):
         wanted = f"tier:{str(request.get('tier') or '').casefold()}" if access == "tier" else access
         rules = self._access_rules()
         if wanted not in rules:
-            known = sorted(k.removeprefix("tier:") for k in rules if k.startswith("tier:"))
+            known = sorted(self._tier_titles) or ["(the campaign has no tiers)"]
             raise Rejected(
                 f"patreon ({self.account.name}): the campaign has no access rule for "
                 f"{request.get('tier') if access == 'tier' else access!r}",

@@ -235,7 +235,7 @@ class Substack(Connector):
     ) -> requests.Response:
         if not self.base_url:
             raise Rejected(
-                f"substack ({self.account.name}): no publication URL",
+                f"substack ({self.account.name}): option publication_url is not set",
                 next_step=f"set targets.{self.account.name}.options.publication_url "
                 "(https://<name>.substack.com)",
             )

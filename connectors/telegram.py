@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 
@@ -69,6 +69,7 @@ def telegram_length(markup: str) -> int:
 class Telegram(Connector):
     platform = "telegram"
     kind = Kind.SOCIAL
+    example_options: ClassVar[dict[str, Any]] = {"chat_id": "@yourchannel"}
     dedupe = Dedupe.NONE  # see the module docstring: the look-up cannot exist on Telegram
     can_edit = True
     default_base_url = "https://api.telegram.org"

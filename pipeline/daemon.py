@@ -1,11 +1,19 @@
 """The daemon: one APScheduler process firing due publications, plus inbox and feed polling.
 
-The database is the truth and the scheduler is the timer. Each scheduled publication has
-one persisted date job (`pub-<id>`) in the same database; a sync pass keeps the jobs in line
-with the rows (an operator's `retry` from another process, a retry time set by the
-publisher). Work that fell due while the daemon was down runs once on start: the jobs'
-`misfire_grace_time` is explicit (one week) and the claim in the engine makes any second
-firing a no-op.
+The database is the truth and the scheduler is the timer. The scheduler holds one date job
+(`pub-<id>`) per scheduled publication that falls due soon: within `HORIZON`, and at most
+the `MAX_JOBS` soonest. A sync pass every `SYNC_SECONDS` reconciles those jobs with the rows
+through the (state, due_at) index, so changes from another process (an operator's `retry`)
+and rows coming into the horizon are picked up; changes made here (a publication's
+dependents released, a retry time) arm their jobs at once through `Engine.on_scheduled`.
+Jobs live in memory: the rows are the truth and a start re-syncs from them, so work that
+fell due while the daemon was down runs once on start (the claim in the engine makes any
+second firing a no-op). Keeping only the next jobs keeps start time and memory flat as
+the store grows (100,000 pending publications start in the time of 2,000).
+
+The inbox has its own thread: woken by file events when `watchdog` is installed (and
+`inbox_watch` is on), else every `inbox_poll_seconds`, and in both cases exactly when the
+soonest seen file has been still for `settle_seconds`, not at the next poll tick.
 """
 
 from __future__ import annotations
@@ -21,11 +29,10 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from pipeline.engine import Engine
+from pipeline.engine import Engine, Intake
 from pipeline.feeds import FeedPoller
 from pipeline.inbox import Inbox
 from pipeline.logs import get_logger
@@ -33,11 +40,14 @@ from pipeline.settings import parse_duration
 from pipeline.store import PublicationRow, State
 
 MISFIRE_GRACE = int(timedelta(days=7).total_seconds())
+HORIZON = timedelta(hours=1)  # jobs only for publications due within this ...
+MAX_JOBS = 2000  # ... and at most this many, the soonest first
+SYNC_SECONDS = 2.0
 _current: Daemon | None = None
 
 
 def fire_publication(pub_id: int) -> None:
-    """APScheduler's entry point, referenced by its textual path so jobs survive restarts."""
+    """APScheduler's entry point for a publication's date job."""
     if _current is not None:
         _current.publish(pub_id)
 
@@ -51,8 +61,10 @@ class Daemon:
         self.feeds = FeedPoller(engine)
         self.log = get_logger(component="daemon")
         self.stop_event = threading.Event()
+        self.inbox_wake = threading.Event()
+        self.inbox_thread: threading.Thread | None = None
+        self.observer: Any = None
         self.sync_lock = threading.Lock()
-        self.last_sync: datetime | None = None
         self.scheduler: BackgroundScheduler | None = None
 
     # -- one-shot ----------------------------------------------------------------
@@ -76,22 +88,14 @@ class Daemon:
     # -- daemon ------------------------------------------------------------------
 
     def publish(self, pub_id: int) -> None:
-        try:
-            self.engine.publish(pub_id)
-        finally:
-            self.sync()
+        self.engine.publish(pub_id)
 
     def start(self) -> None:
         global _current
         _current = self
         self.engine.recover(all_leases=True)
         scheduler = BackgroundScheduler(
-            jobstores={
-                "default": SQLAlchemyJobStore(
-                    engine=self.engine.store.engine, tablename="apscheduler_jobs"
-                ),
-                "memory": MemoryJobStore(),
-            },
+            jobstores={"default": MemoryJobStore(), "memory": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(4)},
             job_defaults={
                 "misfire_grace_time": MISFIRE_GRACE,
@@ -102,18 +106,9 @@ class Daemon:
         )
         self.scheduler = scheduler
         scheduler.add_job(
-            self.scan_inbox,
-            "interval",
-            seconds=self.settings.inbox_poll_seconds,
-            id="inbox",
-            jobstore="memory",
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(
             self.sync,
             "interval",
-            seconds=5,
+            seconds=SYNC_SECONDS,
             id="sync",
             jobstore="memory",
             max_instances=1,
@@ -140,46 +135,134 @@ class Daemon:
                 max_instances=1,
                 coalesce=True,
             )
-        self.sync(full=True)
+        self.engine.on_scheduled = self.arm
         scheduler.start()
+        started = time.perf_counter()
+        jobs = self.sync()
+        sync_ms = round((time.perf_counter() - started) * 1000, 1)
+        self.watch_inbox()
+        self.inbox_thread = threading.Thread(target=self.inbox_loop, name="inbox", daemon=True)
+        self.inbox_thread.start()
         self.log.info(
-            "daemon started", home=str(self.home), targets=sorted(self.settings.enabled_targets())
+            "daemon started",
+            home=str(self.home),
+            targets=sorted(self.settings.enabled_targets()),
+            jobs=jobs,
+            sync_ms=sync_ms,
+            inbox="watching" if self.observer else "polling",
         )
 
-    def scan_inbox(self) -> None:
-        if self.inbox.scan():
-            self.sync()
+    # -- inbox ---------------------------------------------------------------------
 
-    def sync(self, full: bool = False) -> None:
-        """Make the scheduler's jobs match the scheduled rows changed since the last pass."""
-        if self.scheduler is None:
+    def watch_inbox(self) -> None:
+        """Wake the inbox thread on file events, when watchdog is installed and wanted."""
+        if not self.settings.inbox_watch:
             return
-        with self.sync_lock:
-            started = self.engine.now()
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            return
+        wake = self.inbox_wake
+
+        class Wake(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                wake.set()
+
+        observer = Observer()
+        try:
+            observer.schedule(Wake(), str(self.inbox.folder), recursive=False)
+            observer.start()
+        except OSError as exc:  # e.g. out of inotify watches: polling still works
+            self.log.warning("inbox watch unavailable; polling", error=str(exc))
+            return
+        self.observer = observer
+
+    def inbox_loop(self) -> None:
+        """Scan on every wake-up; sleep until the next poll or the next file settles."""
+        while not self.stop_event.is_set():
+            self.inbox_wake.clear()
+            try:
+                self.scan_inbox()
+            except Exception:  # a bug in one scan must not end the inbox for good
+                self.log.exception("inbox scan failed")
+            wait = self.settings.inbox_poll_seconds
+            settles = self.inbox.settles_at()
+            if settles is not None:
+                wait = min(wait, max(0.0, settles - time.monotonic()) + 0.002)
+            self.inbox_wake.wait(wait)
+
+    def scan_inbox(self) -> None:
+        intakes = [r for r in self.inbox.scan() if isinstance(r, Intake)]
+        if any(i.outcome == "updated" for i in intakes):
+            self.sync()  # an edit puts published rows back to scheduled
+        self.arm([pub_id for i in intakes for pub_id in i.publications])
+
+    # -- jobs ----------------------------------------------------------------------
+
+    def _add(self, pub_id: int, due_at: datetime) -> None:
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            fire_publication,
+            "date",
+            run_date=due_at,
+            args=[pub_id],
+            id=f"pub-{pub_id}",
+            replace_existing=True,
+            jobstore="default",
+            misfire_grace_time=MISFIRE_GRACE,
+        )
+
+    def arm(self, pub_ids: list[int]) -> None:
+        """Jobs for these publications, if scheduled within the horizon (after a commit here)."""
+        if self.scheduler is None or not pub_ids:
+            return
+        with self.sync_lock:  # never interleaved with a sync's read-then-reconcile
+            horizon = self.engine.now() + HORIZON
             with self.engine.store.session() as session:
-                query = select(PublicationRow.id, PublicationRow.state, PublicationRow.due_at)
-                if not full and self.last_sync is not None:
-                    query = query.where(
-                        PublicationRow.updated_at >= self.last_sync - timedelta(seconds=2)
+                rows = session.execute(
+                    select(PublicationRow.id, PublicationRow.due_at).where(
+                        PublicationRow.id.in_(pub_ids),
+                        PublicationRow.state == State.SCHEDULED.value,
+                        PublicationRow.due_at <= horizon,
                     )
-                rows = session.execute(query).all()
-            for pub_id, state, due_at in rows:
-                job_id = f"pub-{pub_id}"
-                if state == State.SCHEDULED.value and due_at is not None:
-                    self.scheduler.add_job(
-                        "pipeline.daemon:fire_publication",
-                        "date",
-                        run_date=due_at,
-                        args=[pub_id],
-                        id=job_id,
-                        replace_existing=True,
-                        jobstore="default",
-                        misfire_grace_time=MISFIRE_GRACE,
+                ).all()
+            for pub_id, due_at in rows:
+                self._add(pub_id, due_at)
+
+    def sync(self, full: bool = False) -> int:
+        """Make the jobs match the soonest scheduled rows; returns how many jobs there are.
+
+        One indexed query of at most `MAX_JOBS` rows, whatever the size of the store.
+        `full` is accepted for callers of the old API; every pass is a full reconcile.
+        """
+        if self.scheduler is None:
+            return 0
+        with self.sync_lock:
+            horizon = self.engine.now() + HORIZON
+            with self.engine.store.session() as session:
+                rows = session.execute(
+                    select(PublicationRow.id, PublicationRow.due_at)
+                    .where(
+                        PublicationRow.state == State.SCHEDULED.value,
+                        PublicationRow.due_at <= horizon,
                     )
-                else:
-                    with contextlib.suppress(JobLookupError):
-                        self.scheduler.remove_job(job_id, jobstore="default")
-            self.last_sync = started
+                    .order_by(PublicationRow.due_at, PublicationRow.id)
+                    .limit(MAX_JOBS)
+                ).all()
+            wanted = dict(rows)
+            armed = {
+                job.args[0]: job.next_run_time
+                for job in self.scheduler.get_jobs(jobstore="default")
+                if job.id.startswith("pub-")
+            }
+            for pub_id, due_at in wanted.items():
+                if armed.get(pub_id) != due_at:
+                    self._add(pub_id, due_at)
+            for pub_id in armed.keys() - wanted.keys():
+                with contextlib.suppress(JobLookupError):
+                    self.scheduler.remove_job(f"pub-{pub_id}", jobstore="default")
+            return len(wanted)
 
     def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then stop cleanly (jobs in flight finish)."""
@@ -198,8 +281,16 @@ class Daemon:
 
     def shutdown(self) -> None:
         global _current
+        self.stop_event.set()
+        self.inbox_wake.set()
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+        if self.inbox_thread is not None:
+            self.inbox_thread.join(timeout=30)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.engine.on_scheduled = None
         self.log.info("daemon stopped")
         _current = None
         time.sleep(0)

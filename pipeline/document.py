@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,8 +104,10 @@ class Essay(BaseModel):
     promo: list[Block] = []
     related: list[RelatedLink] = []
     publish_at: datetime | None = None
-    targets: dict[str, dict] | None = Field(
-        None, description="Per-essay target overrides from front matter: name -> options."
+    targets: dict[str, dict[str, Any] | bool] | None = Field(
+        None,
+        description="Per-essay overrides from front matter: name -> options, or false (off); "
+        '"*": false switches off every target not named.',
     )
     source_format: str | None = None
 

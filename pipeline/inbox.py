@@ -74,6 +74,12 @@ class Inbox:
                 del self.seen[name]
         return ready
 
+    def settles_at(self) -> float | None:
+        """When (monotonic) the soonest file seen but not yet taken will have settled."""
+        if not self.seen:
+            return None
+        return min(s.since for s in self.seen.values()) + self.settle_seconds
+
     def scan(self) -> list[Intake | ReadError]:
         """Take every settled file; one bad file never stops the others."""
         results: list[Intake | ReadError] = []

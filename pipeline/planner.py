@@ -67,7 +67,13 @@ def effective_targets(
 ) -> dict[str, TargetSettings]:
     """Configured targets with the essay's front matter applied (off switches, rule overrides)."""
     targets = dict(settings.enabled_targets())
-    overrides = essay.targets or {}
+    overrides = dict(essay.targets or {})
+    if overrides.pop("*", True) is False:
+        named = {name for name, value in overrides.items() if value is not False}
+        for name in list(targets):
+            if name not in named:
+                targets.pop(name)
+                notes.append(f"{name}: not among the essay's targets")
     for name, override in overrides.items():
         if name not in settings.targets:
             notes.append(f"front matter names target {name!r}, which is not configured: ignored")

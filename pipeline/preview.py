@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors import REGISTRY, connector_class
-from connectors.base import RenderContext
+from connectors.base import PublishError, RenderContext
 from pipeline.document import summarize
 from pipeline.planner import target_kind, target_options
 from pipeline.readers import read_file
@@ -24,7 +24,12 @@ def preview_settings(home: Path) -> Settings:
         settings = load_settings(home)
         if settings.targets:
             return settings
-    return Settings(targets={name: TargetSettings(platform=name) for name in REGISTRY})
+    return Settings(
+        targets={
+            name: TargetSettings(platform=name, options=connector_class(name).example_options)
+            for name in REGISTRY
+        }
+    )
 
 
 def preview(
@@ -47,14 +52,16 @@ def preview(
             options=target_options(settings, essay, name),
             link=link or essay.canonical_url,
         )
-        draft = cls.render(essay, ctx)
-        targets[name] = {
-            "platform": target.platform,
-            "kind": target_kind(target).value,
-            "posts": [
+        entry: dict[str, Any] = {"platform": target.platform, "kind": target_kind(target).value}
+        try:
+            draft = cls.render(essay, ctx)
+        except PublishError as exc:  # the essay cannot go there as it is: say why, go on
+            entry.update(posts=[], error=str(exc))
+        else:
+            entry["posts"] = [
                 {"length": p.length, "limit": p.limit, "request": p.request} for p in draft.posts
-            ],
-        }
+            ]
+        targets[name] = entry
     return {"document": summarize(essay), "targets": targets}
 
 
@@ -70,6 +77,8 @@ def preview_table(result: dict[str, Any]) -> str:
         lines.append(
             f"== {name} ({target['platform']}, {target['kind']}) {len(target['posts'])} post(s)"
         )
+        if target.get("error"):
+            lines.append(f"  cannot be sent: {target['error']}")
         for index, post in enumerate(target["posts"], 1):
             fits = ""
             if post["limit"] is not None and post["length"] is not None:

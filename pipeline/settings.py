@@ -59,6 +59,9 @@ class TargetSettings(BaseModel):
     offset: str | None = Field(None, description="duration added to the base time, e.g. 48h")
     slots: list[str] = Field([], description="times of day in the author's time zone, HH:MM")
     max_per_day: int | None = Field(None, ge=1)
+    rate_limit: tuple[int, float] | None = Field(
+        None, description="[requests, seconds] this account may send; default: the platform's"
+    )
 
     @field_validator("platform")
     @classmethod
@@ -83,6 +86,13 @@ class TargetSettings(BaseModel):
             if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", slot):
                 raise ValueError(f"slot {slot!r} is not a time of day; use HH:MM, e.g. 09:00")
         return sorted(value)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def valid_rate_limit(cls, value: tuple[int, float] | None) -> tuple[int, float] | None:
+        if value is not None and (value[0] < 1 or value[1] <= 0):
+            raise ValueError("use [requests, seconds], e.g. [300, 300]: both above zero")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -160,6 +170,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     inbox_poll_seconds: float = Field(1.0, gt=0, le=3600)
     settle_seconds: float = Field(0.5, ge=0, le=600)
+    # watch the inbox for file events (watchdog, when installed); polling stays as a fallback
+    inbox_watch: bool = True
     max_attempts: int = Field(8, ge=1, le=100)
     retry_base_seconds: float = Field(10.0, gt=0)
     retry_max_seconds: float = Field(3600.0, gt=0)
@@ -265,18 +277,17 @@ def check_references(settings: Settings, config: Path) -> None:
                     f"{config}: targets.{name}.{field_name} = {ref!r} names no target; "
                     f"allowed: {', '.join(sorted(names - {name})) or '(none configured)'}"
                 )
-    for name in names:
-        seen, current = [name], name
-        while True:
-            target = settings.targets[current]
-            current = target.after or target.relative_to or ""
-            if not current:
-                break
-            if current in seen:
-                raise ConfigError(
-                    f"{config}: targets form a cycle: {' -> '.join([*seen, current])}"
-                )
-            seen.append(current)
+
+    def follow(trail: list[str]) -> None:
+        """Walk both kinds of reference (a target may have `after` and `relative_to`)."""
+        target = settings.targets[trail[-1]]
+        for ref in dict.fromkeys(r for r in (target.after, target.relative_to) if r):
+            if ref in trail:
+                raise ConfigError(f"{config}: targets form a cycle: {' -> '.join([*trail, ref])}")
+            follow([*trail, ref])
+
+    for name in settings.targets:  # in file order, so the message names the same cycle
+        follow([name])
 
 
 def warn_if_world_readable(config: Path) -> str | None:

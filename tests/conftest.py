@@ -1,12 +1,14 @@
-"""Shared fixtures: a throw-away PostgreSQL database for the tests marked `postgres`."""
+"""Shared fixtures: a throw-away PostgreSQL database, and loopback HTTP servers."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests.emulators.base import Emulator, Request, Response
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -32,3 +34,24 @@ def pg_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_SERVER, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def local_server() -> Iterator[Callable[[Callable[[Request], Response]], Emulator]]:
+    """Start loopback HTTP servers that answer every request with `answer(request)`."""
+    started: list[Emulator] = []
+
+    def start(answer: Callable[[Request], Response]) -> Emulator:
+        class Answering(Emulator):
+            name = "answering"
+
+            def handle(self, req: Request) -> Response:
+                return answer(req)
+
+        server = Answering().start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -141,3 +141,13 @@ def test_a_target_can_be_offset_from_the_base_time() -> None:
 def test_bad_slot_is_refused_at_start(bad: str) -> None:
     with pytest.raises(ValueError, match="HH:MM"):
         TargetSettings(platform="mastodon", slots=[bad])
+
+
+def test_a_list_of_targets_in_front_matter_means_only_those() -> None:
+    config = settings(
+        blog={"platform": "wordpress"}, x={"platform": "x"}, toots={"platform": "mastodon"}
+    )
+    essay = Essay(title="T", targets={"blog": {}, "toots": {}, "*": False})
+    result = plan(essay, config, NOW)
+    assert {p.target for p in result.publications} == {"blog", "toots"}
+    assert any("x: not among" in note for note in result.notes)

@@ -49,7 +49,7 @@ def test_every_social_post_in_a_preview_fits_its_platform(
             if post["limit"] is not None:
                 assert post["length"] <= post["limit"], (name, post)
         if name in RULES and target["kind"] == "social":
-            assert target["posts"], name
+            assert target["posts"], (name, target.get("error"))
 
 
 def test_preview_json_has_the_documented_shape(

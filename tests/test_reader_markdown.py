@@ -69,9 +69,14 @@ def test_tags_as_comma_string_are_split_trimmed_and_deduplicated() -> None:
     assert essay.tags == ["a", "b", "c"]
 
 
-def test_targets_as_list_of_names_get_empty_options() -> None:
+def test_targets_as_list_of_names_mean_only_those() -> None:
     essay = read("---\ntitle: T\ntargets: [ghost, bluesky]\n---\n\nBody.\n")
-    assert essay.targets == {"ghost": {}, "bluesky": {}}
+    assert essay.targets == {"ghost": {}, "bluesky": {}, "*": False}
+
+
+def test_a_target_can_be_switched_off_in_front_matter() -> None:
+    essay = read("---\ntitle: T\ntargets: { x: false, mastodon: { mode: thread } }\n---\n\nB.\n")
+    assert essay.targets == {"x": False, "mastodon": {"mode": "thread"}}
 
 
 def test_first_h1_becomes_title_and_leaves_the_body() -> None:

@@ -153,7 +153,7 @@ blocks = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blocks)
 def test_every_block_parses_back_to_the_same_text(document: list[Block]) -> None:
     markdown = render_markdown(document)
@@ -274,7 +274,7 @@ def test_image_with_caption_becomes_title() -> None:
     token = MD.parseInline(markdown.strip())[0].children[0]
     assert token.type == "image"
     assert token.attrs["src"] == "https://x.example/a%20(1).png"
-    assert token.content == "An [odd] alt"
+    assert "".join(child.content for child in token.children or []) == "An [odd] alt"
     assert token.attrs["title"] == 'Say "hi"'
 
 

@@ -200,26 +200,34 @@ def _tags(path: Path, meta: dict[str, Any]) -> list[str]:
     return tags
 
 
-def _targets(path: Path, meta: dict[str, Any]) -> dict[str, dict] | None:
+def _targets(path: Path, meta: dict[str, Any]) -> dict[str, dict | bool] | None:
+    """Per-essay targets: a mapping (options, or false to switch one off) or a list of names.
+
+    A list means "only these": it is kept as the names plus `"*": false` (every other
+    target off), so the planner needs no second field to know the author's intent.
+    """
     value = meta.get("targets")
-    allowed = "a mapping of target name to options, or a list of target names"
+    allowed = "a mapping of target name to options (or false), or a list of target names"
     if value is None:
         return None
     if isinstance(value, list):
         if not all(isinstance(name, str) for name in value):
             raise ReadError(path, f"front matter `targets` must be {allowed}")
-        return {name: {} for name in value}
+        return {**{name: {} for name in value}, "*": False}
     if not isinstance(value, dict):
         raise ReadError(path, f"front matter `targets` must be {allowed}, not {_kind(value)}")
-    targets: dict[str, dict] = {}
+    targets: dict[str, dict | bool] = {}
     for name, options in value.items():
         if not isinstance(name, str):
             raise ReadError(path, f"front matter `targets` must be {allowed}")
+        if isinstance(options, bool):
+            targets[name] = options
+            continue
         if options is not None and not isinstance(options, dict):
             raise ReadError(
                 path,
                 f"front matter `targets.{name}` must be a mapping of options "
-                f"(like {{ mode: thread }}) or empty, not {_kind(options)}",
+                f"(like {{ mode: thread }}), false, or empty, not {_kind(options)}",
             )
         targets[name] = dict(options or {})
     return targets

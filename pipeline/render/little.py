@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from pipeline.document import Block
+from pipeline.render.hashtags import hashtag
 from pipeline.render.plain import render_plain
 
 RESERVED = frozenset("|{}@[]()<>#\\*_~")
@@ -28,13 +29,14 @@ def unescape_little(text: str) -> str:
 def little_hashtag(tag: str) -> str:
     """A hashtag in little's template form, `{hashtag|\\#|Tag}`.
 
-    LinkedIn hashtags are one word, so spaces and punctuation are dropped from the tag
-    (and a leading `#` the author may have typed); a tag with no word left gives "".
+    LinkedIn hashtags are one word, written like every other network's: multi-word tags in
+    CamelCase (the shared `hashtag` rule, which keeps combining marks); a tag with no word
+    left gives "".
     """
-    word = "".join(ch for ch in tag if ch.isalnum() or ch == "_")
-    if not word:
+    made = hashtag(tag, "camel")
+    if made is None:
         return ""
-    return f"{{hashtag|\\#|{escape_little(word)}}}"
+    return f"{{hashtag|\\#|{escape_little(made.removeprefix('#'))}}}"
 
 
 def render_little(blocks: list[Block]) -> str:

@@ -40,12 +40,10 @@ def render_markdown(blocks: list[Block]) -> str:
     """The blocks as CommonMark, blocks separated by a blank line, ending with a newline."""
     chunks: list[str] = []
     previous: Block | None = None
+    alternate = False
     for block in blocks:
-        alternate = (
-            isinstance(block, ListBlock)
-            and isinstance(previous, ListBlock)
-            and previous.ordered == block.ordered
-        )
+        # Two lists of one kind in a row would merge into one: switch marker (`-`/`*`, `.`/`)`).
+        alternate = _follows_same_kind(previous, block) and not alternate
         text = _block(block, alternate)
         if text:
             chunks.append(text)
@@ -62,7 +60,7 @@ def _block(block: Block, alternate: bool) -> str:
         if not text:
             return ""
         # A trailing run of `#` would be read as the heading's optional closing sequence.
-        text = re.sub(r"#+$", lambda m: "\\#" * len(m.group()), text)
+        text = re.sub(r"(^|[ \t])(#+)$", lambda m: m.group(1) + "\\#" * len(m.group(2)), text)
         return "#" * block.level + " " + text
     if isinstance(block, Paragraph):
         return inline_markdown(block.content)
@@ -98,8 +96,9 @@ def _list_lines(block: ListBlock, alternate: bool) -> list[str]:
         else:
             lines.append(marker)
         previous_child: ListBlock | None = None
+        child_alternate = False
         for child in item.children:
-            child_alternate = previous_child is not None and previous_child.ordered == child.ordered
+            child_alternate = _follows_same_kind(previous_child, child) and not child_alternate
             # An ordered list not starting at 1 cannot interrupt the item's paragraph.
             if (content and child.ordered and child.start != 1) or previous_child is not None:
                 lines.append("")
@@ -108,6 +107,14 @@ def _list_lines(block: ListBlock, alternate: bool) -> list[str]:
             )
             previous_child = child
     return lines
+
+
+def _follows_same_kind(previous: Block | None, block: Block) -> bool:
+    return (
+        isinstance(block, ListBlock)
+        and isinstance(previous, ListBlock)
+        and previous.ordered == block.ordered
+    )
 
 
 def _fenced(block: Code) -> str:
@@ -154,7 +161,10 @@ def _strip_ends(content: Inline) -> Inline:
 def _inline(content: Inline, *, emphasis: bool) -> str:
     if not emphasis:
         # Without strong/em, neighbouring code runs must join, or "`a``b`" reads as one span.
-        content = [r.model_copy(update={"marks": tuple(m for m in r.marks if m == "code")}) for r in content]
+        content = [
+            r.model_copy(update={"marks": tuple(m for m in r.marks if m == "code")})
+            for r in content
+        ]
     out: list[str] = []
     for href, runs in link_groups(content):
         at_line_start = not out or "".join(out).endswith("\n")
@@ -240,7 +250,7 @@ def _escape_line_start(line: str) -> str:
     """Neutralise what opens a block at a line start: `#`, `>`, `-`, `+`, `=`, `1.`, indent."""
     body = line.lstrip(" \t")
     indent = line[: len(line) - len(body)]
-    # Leading blanks are dropped by parsers (or start an indented code block): keep them as entities.
+    # Parsers drop leading blanks (or start indented code on them): write them as entities.
     indent = indent.replace(" ", "&#32;").replace("\t", "&#9;")
     match = LINE_START_BLOCK.match(body)
     if match and match.group(1):
@@ -263,7 +273,7 @@ def code_span(text: str) -> str:
 
 
 def _destination(url: str) -> str:
-    url = re.sub(r"[\x00-\x20]", lambda m: "%{:02X}".format(ord(m.group())), url)
+    url = re.sub(r"[\x00-\x20]", lambda m: f"%{ord(m.group()):02X}", url)
     url = re.sub(r"([\\()<>])", r"\\\1", url)
     return ENTITY_LIKE.sub(lambda m: "\\" + m.group(), url)
 

@@ -27,7 +27,6 @@ from pipeline.render.parts import MARK_ORDER, link_groups, safe_href
 Node = dict[str, Any]
 
 
-
 def render_prosemirror(blocks: list[Block]) -> Node:
     """The blocks as a ProseMirror `doc` node."""
     content = [node for block in blocks if (node := _block(block)) is not None]

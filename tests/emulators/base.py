@@ -1,8 +1,8 @@
 """A loopback HTTP server base for platform emulators, with fault injection.
 
 Each platform emulator subclasses `Emulator`, declares its routes with `@route`, keeps what
-was published in its own state, and enforces the platform contract written in its own docstring (auth,
-required fields, limits, error shapes). Tests steer faults through `inject(...)`:
+was published in its own state, and enforces the platform contract written in its own
+docstring (auth, required fields, limits, error shapes). Tests steer faults with `inject`:
 
 - `status`: answer with an error status (5xx bursts, 429 with headers) instead of handling;
 - `drop`: handle the request (the post is created) and then reset the connection, so the
@@ -134,6 +134,12 @@ class Emulator:
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
+
+            def setup(self) -> None:
+                # headers and body go out in two writes; without NODELAY, Nagle plus the
+                # client's delayed ACK add ~40 ms to every answer
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _serve(self) -> None:
                 emulator._dispatch(self)

@@ -106,8 +106,11 @@ class DevToEmulator(Emulator):
             return throttled
         if req.path.startswith("/api/") and req.header("Accept") != ACCEPT:
             return Response(
-                406, {"error": f"this emulator serves API v1 only: send Accept: {ACCEPT}",
-                      "status": 406},
+                406,
+                {
+                    "error": f"this emulator serves API v1 only: send Accept: {ACCEPT}",
+                    "status": 406,
+                },
             )
         return super().handle(req)
 
@@ -218,14 +221,15 @@ class DevToEmulator(Emulator):
     # -- model -----------------------------------------------------------------------
 
     def _validate(
-        self, user: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None,
+        self,
+        user: dict[str, Any],
+        fields: dict[str, Any],
+        current: dict[str, Any] | None,
         now: float,
     ) -> list[str]:
         errors: list[str] = []
         title = (fields.get("title") or "").strip()
-        others = [
-            a for a in self.articles.values() if current is None or a["id"] != current["id"]
-        ]
+        others = [a for a in self.articles.values() if current is None or a["id"] != current["id"]]
         if not title:
             errors.append("Title can't be blank")
         elif len(title) > 128:
@@ -264,8 +268,10 @@ class DevToEmulator(Emulator):
 
     def _over_publish_limit(self, user: dict[str, Any], now: float) -> bool:
         recent = [
-            a for a in self.articles.values()
-            if a["user_id"] == user["id"] and a["published"]
+            a
+            for a in self.articles.values()
+            if a["user_id"] == user["id"]
+            and a["published"]
             and now - a["created_at"] < self.publish_period
         ]
         return len(recent) >= self.publish_limit

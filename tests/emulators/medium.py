@@ -9,11 +9,11 @@ medium-api-docs#132; [U] marks an assumption kept strict):
 - `GET /v1/me` -> `{"data":{"id","username","name","url","imageUrl"}}`;
   `GET /v1/users/{id}/publications` -> `{"data":[...]}` (403 for another user). **There is
   no endpoint that lists or reads posts**, no edit and no delete: this emulator offers none.
-- `POST /v1/users/{authorId}/posts`, JSON: `authorId` must be the token's user, else 403 [U code 6027].
-  Fields: title, contentFormat, content (required), tags, canonicalUrl, publishStatus,
-  license, notifyFollowers; any other field -> 400 "Unexpected field (x) specified" code
-  6007 [U on this endpoint]. Missing or invalid required field, unknown contentFormat,
-  publishStatus or license -> 400 with code 6026 [U code and text].
+- `POST /v1/users/{authorId}/posts`, JSON: `authorId` must be the token's user, else 403
+  [U code 6027]. Fields: title, contentFormat, content (required), tags, canonicalUrl,
+  publishStatus, license, notifyFollowers; any other field -> 400 "Unexpected field (x)
+  specified" code 6007 [U on this endpoint]. Missing or invalid required field, unknown
+  contentFormat, publishStatus or license -> 400 with code 6026 [U code and text].
 - What is stored: a title over 100 characters is ignored and one is synthesized from the
   content's first text; only the first three tags are used and tags over 25 characters are
   ignored (applied in that order, the strict reading). Success 201 `{"data":{"id","title",
@@ -201,8 +201,18 @@ def _invalid(body: dict[str, Any]) -> str | None:
 
 
 def _post_json(post: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "title", "authorId", "tags", "url", "canonicalUrl", "publishStatus",
-            "publishedAt", "license", "licenseUrl")
+    keys = (
+        "id",
+        "title",
+        "authorId",
+        "tags",
+        "url",
+        "canonicalUrl",
+        "publishStatus",
+        "publishedAt",
+        "license",
+        "licenseUrl",
+    )
     return {k: post[k] for k in keys if k in post}
 
 

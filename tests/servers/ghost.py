@@ -81,6 +81,8 @@ def install() -> Path:
         npm = shutil.which("npm", path=env["PATH"])
         if npm is None:
             raise RuntimeError("npm is not installed; it is needed to install Ghost for tests")
+        for leftover in ghost_home().glob("install-*"):  # from runs killed mid-install
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = ghost_home() / f"staging-{GHOST_VERSION}"
         package = staging / "package"
         if not (package / "package.json").exists():

@@ -1,0 +1,280 @@
+"""Scheduler precision and scale: 10,000 and 100,000 pending publications, SQLite and PostgreSQL.
+
+The rows are bulk-inserted (essays plus publications in state `scheduled`, due over the next
+hour, to ten fast local outbox targets), then the real daemon (`crosspost run`) starts on
+them. Measured: start time (process start until "daemon started", which is logged after the
+scheduler synced its jobs, and the sync alone as the daemon logs it), resident memory, firing
+lateness of probe publications (inserted once the daemon runs, due a few seconds later,
+lateness = `published_at - due_at`) while the bulk keeps falling due, and `crosspost status`
+(the whole command as a user runs it, and the command's own work in process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from bench.drop import env_for, make_home, percentiles, start_process, stop_process, wait_for_text
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+TARGETS = 10
+SPREAD = timedelta(minutes=60)
+GOALS = {"start_s": 2.0, "lateness_p99_ms": 1000.0, "status_ms": 200.0}
+ESSAY_MD = "---\ntitle: Load {i}\n---\n\nA short essay, number {i}, for the scheduler bench.\n"
+
+
+def config(database_url: str | None) -> str:
+    lines = ['timezone = "UTC"', "inbox_poll_seconds = 1.0"]
+    if database_url:
+        lines.append(f'database_url = "{database_url}"')
+    for t in range(TARGETS):
+        lines += [f"[targets.out{t}]", 'platform = "outbox"']
+    return "\n".join(lines) + "\n"
+
+
+def essay_json(i: int) -> str:
+    from pipeline.readers import read_bytes
+
+    return read_bytes(Path("load.md"), ESSAY_MD.format(i=i).encode()).model_dump_json()
+
+
+def fill(url: str, pending: int, now: datetime) -> float:
+    """Bulk-insert `pending` scheduled publications (ten per essay); returns seconds taken."""
+    from pipeline.store import EssayRow, PublicationRow, Store
+
+    started = time.perf_counter()
+    store = Store(url)
+    template = essay_json(0)
+    essays = pending // TARGETS
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(EssayRow),
+            [
+                {
+                    "slug": f"load-{i}",
+                    "title": f"Load {i}",
+                    "content_hash": uuid.uuid4().hex,
+                    "source_name": f"load-{i}.md",
+                    "source": "inbox",
+                    "essay_json": template.replace("Load 0", f"Load {i}"),
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(essays)
+            ],
+        )
+        first = conn.execute(select(EssayRow.id).order_by(EssayRow.id)).scalars().first()
+        step = SPREAD / pending
+        batch: list[dict[str, Any]] = []
+        for n in range(pending):
+            batch.append(pub_row(first + n // TARGETS, n % TARGETS, now + step * (n + 1), now))
+            if len(batch) == 10_000:
+                conn.execute(insert(PublicationRow), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(PublicationRow), batch)
+    store.close()
+    return time.perf_counter() - started
+
+
+def pub_row(essay_id: int, target: int, due: datetime, now: datetime) -> dict[str, Any]:
+    return {
+        "essay_id": essay_id,
+        "target": f"out{target}",
+        "platform": "outbox",
+        "state": "scheduled",
+        "due_at": due,
+        "offset_seconds": 0,
+        "idempotency_key": uuid.uuid4().hex,
+        "attempts": 0,
+        "needs_update": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def add_probes(url: str, count: int, first_due: datetime, every: float) -> list[int]:
+    """Publications due soon, inserted while the daemon runs (as `crosspost reschedule` does)."""
+    from pipeline.store import EssayRow, PublicationRow, Store
+
+    store = Store(url)
+    now = datetime.now(UTC)
+    ids: list[int] = []
+    with store.session() as session, session.begin():
+        for n in range(count):
+            if n % TARGETS == 0:
+                essay = EssayRow(
+                    slug=f"probe-{n}",
+                    title=f"Probe {n}",
+                    content_hash=uuid.uuid4().hex,
+                    source_name=f"probe-{n}.md",
+                    source="inbox",
+                    essay_json=essay_json(-n),
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(essay)
+                session.flush()
+            row = PublicationRow(
+                **pub_row(essay.id, n % TARGETS, first_due + timedelta(seconds=every * n), now)
+            )
+            session.add(row)
+            session.flush()
+            ids.append(row.id)
+    store.close()
+    return ids
+
+
+def lateness(url: str, ids: list[int], timeout: float) -> tuple[list[float], int]:
+    """Seconds late for each probe publication, waiting until all are published."""
+    from pipeline.store import PublicationRow, Store
+
+    store = Store(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with store.session() as session:
+                rows = session.execute(
+                    select(PublicationRow.due_at, PublicationRow.published_at).where(
+                        PublicationRow.id.in_(ids)
+                    )
+                ).all()
+            done = [(due, at) for due, at in rows if at is not None]
+            if len(done) == len(ids) or time.monotonic() > deadline:
+                return [(at - due).total_seconds() for due, at in done], len(ids) - len(done)
+            time.sleep(0.25)
+    finally:
+        store.close()
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    fields: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in {"VmRSS", "VmHWM"}:
+                fields[key] = int(value.split()[0])
+    return fields
+
+
+def status_times(home: Path, repeats: int) -> dict[str, Any]:
+    """`crosspost status` as a process (wall), and its own work in process."""
+    from pipeline import cli
+
+    wall: list[float] = []
+    lines = 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "--home", str(home), "status"],
+            capture_output=True,
+            text=True,
+            env=env_for(),
+            cwd=ROOT,
+            timeout=600,
+        )
+        wall.append(time.perf_counter() - started)
+        lines = result.stdout.count("\n")
+    inproc: list[float] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli.main(["--home", str(home), "status"])
+        inproc.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], env=env_for(), check=True)
+    bare = time.perf_counter() - started
+    return {
+        "command": percentiles(wall),
+        "in_process": percentiles(inproc),
+        "bare_python_start_ms": bare * 1000,
+        "lines_printed": lines,
+    }
+
+
+@contextlib.contextmanager
+def database(kind: str) -> Any:
+    """A SQLAlchemy URL: None for the home's SQLite file, or a throwaway PostgreSQL database."""
+    if kind == "sqlite":
+        yield None
+        return
+    import psycopg
+
+    name = f"crosspost_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure(kind: str, pending: int, probes: int, start_timeout: float) -> dict[str, Any]:
+    with database(kind) as pg_url, tempfile.TemporaryDirectory(prefix="bench-sched-") as tmp:
+        home = make_home(Path(tmp), config(pg_url))
+        url = pg_url or f"sqlite:///{home / 'crosspost.db'}"
+        result: dict[str, Any] = {"db": kind, "pending": pending}
+        result["fill_s"] = fill(url, pending, datetime.now(UTC))
+        proc = start_process(home, "run")
+        try:
+            try:
+                result["start_s"] = wait_for_text(
+                    home / "logs" / "crosspost.jsonl", "daemon started", proc, start_timeout
+                )
+            except TimeoutError:
+                result["start_s"] = None
+                result["note"] = f"not started within {start_timeout:.0f} s; stopped"
+                result["memory_kb"] = memory_kb(proc.pid)
+                return result
+            started_line = next(
+                json.loads(line)
+                for line in (home / "logs" / "crosspost.jsonl").read_text().splitlines()
+                if "daemon started" in line
+            )
+            result["sync_ms"] = started_line.get("sync_ms")
+            result["jobs"] = started_line.get("jobs")
+            result["memory_kb_after_start"] = memory_kb(proc.pid)
+            first_due = datetime.now(UTC) + timedelta(seconds=4)
+            every = 6.0 / probes
+            ids = add_probes(url, probes, first_due, every)
+            late, missing = lateness(url, ids, timeout=4 + 6 + 30)
+            result["lateness"] = percentiles(late) if late else None
+            result["probes"] = {"count": probes, "over_seconds": 6.0, "unpublished": missing}
+            result["memory_kb_end"] = memory_kb(proc.pid)
+            result["status"] = status_times(home, 3)
+        finally:
+            stop_process(proc)
+        return result
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    sizes = [10_000] if quick else [10_000, 100_000]
+    kinds = ["sqlite"] if quick else ["sqlite", "postgresql"]
+    runs = [
+        measure(kind, pending, probes=60, start_timeout=120)
+        for kind in kinds
+        for pending in sizes
+    ]
+    return {"spread_minutes": SPREAD.total_seconds() / 60, "targets": TARGETS, "goals": GOALS,
+            "runs": runs}
+
+
+if __name__ == "__main__":
+    sizes = [int(s) for s in sys.argv[2:]] or [10_000]
+    for size in sizes:
+        print(json.dumps(measure(sys.argv[1], size, 60, 300), indent=1), flush=True)
