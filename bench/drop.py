@@ -204,7 +204,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     configs = CONFIGS[:2] if quick else CONFIGS
     return {
         "drops": drops,
-        "targets": ["site (static_site)", "announce (outbox, after site)", "toot (Mastodon emulator, after site)"],
+        "targets": [
+            "site (static_site)",
+            "announce (outbox, after site)",
+            "toot (Mastodon emulator, after site)",
+        ],
         "configs": {
             label: measure(poll, settle, watch, drops) for label, poll, settle, watch in configs
         },

@@ -1,7 +1,9 @@
 """Scheduler precision and scale: 10,000 and 100,000 pending publications, SQLite and PostgreSQL.
 
-The rows are bulk-inserted (essays plus publications in state `scheduled`, due over the next
-hour, to ten fast local outbox targets), then the real daemon (`crosspost run`) starts on
+The rows are bulk-inserted (essays plus publications in state `scheduled`, to ten fast local
+outbox targets), due one after another at the same rate at every size (2.8 per second: 10,000
+over the next hour, 100,000 over the next ten hours), so a larger store means more pending
+work, not a faster stream), then the real daemon (`crosspost run`) starts on
 them. Measured: start time (process start until "daemon started", which is logged after the
 scheduler synced its jobs, and the sync alone as the daemon logs it), resident memory, firing
 lateness of probe publications (inserted once the daemon runs, due a few seconds later,
@@ -14,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from bench.drop import env_for, make_home, percentiles, start_process, stop_proc
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGETS = 10
-SPREAD = timedelta(minutes=60)
+RATE = 10_000 / 3600  # bulk publications falling due per second, at every store size
 GOALS = {"start_s": 2.0, "lateness_p99_ms": 1000.0, "status_ms": 200.0}
 ESSAY_MD = "---\ntitle: Load {i}\n---\n\nA short essay, number {i}, for the scheduler bench.\n"
 
@@ -78,7 +79,7 @@ def fill(url: str, pending: int, now: datetime) -> float:
             ],
         )
         first = conn.execute(select(EssayRow.id).order_by(EssayRow.id)).scalars().first()
-        step = SPREAD / pending
+        step = timedelta(seconds=1 / RATE)
         batch: list[dict[str, Any]] = []
         for n in range(pending):
             batch.append(pub_row(first + n // TARGETS, n % TARGETS, now + step * (n + 1), now))
@@ -266,12 +267,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     sizes = [10_000] if quick else [10_000, 100_000]
     kinds = ["sqlite"] if quick else ["sqlite", "postgresql"]
     runs = [
-        measure(kind, pending, probes=60, start_timeout=120)
-        for kind in kinds
-        for pending in sizes
+        measure(kind, pending, probes=60, start_timeout=120) for kind in kinds for pending in sizes
     ]
-    return {"spread_minutes": SPREAD.total_seconds() / 60, "targets": TARGETS, "goals": GOALS,
-            "runs": runs}
+    return {"due_per_second": RATE, "targets": TARGETS, "goals": GOALS, "runs": runs}
 
 
 if __name__ == "__main__":

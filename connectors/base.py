@@ -242,6 +242,11 @@ class Connector(ABC):
         """The exact request bodies for this essay. Pure: no I/O, same input, same output."""
 
     @classmethod
+    def kind_for(cls, options: Mapping[str, Any]) -> Kind:
+        """The kind of one account: most platforms have one, Ghost `visibility: paid` differs."""
+        return cls.kind
+
+    @classmethod
     def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule | None:
         """The text limit posts must fit, or None where the platform has none that matters."""
         return None

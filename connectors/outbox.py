@@ -8,8 +8,9 @@ retry finds the file it already wrote and never writes a second.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
 from connectors.local_files import home_folder, write_atomic
@@ -23,7 +24,7 @@ class Outbox(Connector):
     can_edit: ClassVar[bool] = True
 
     @classmethod
-    def kind_for(cls, options: dict) -> Kind:
+    def kind_for(cls, options: Mapping[str, Any]) -> Kind:
         imitated = options.get("as")
         if imitated:
             from connectors import connector_class

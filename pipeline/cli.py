@@ -41,14 +41,15 @@ def open_engine(args: argparse.Namespace, console: bool = True) -> Any:
     for folder in HOME_FOLDERS:
         (home / folder).mkdir(parents=True, exist_ok=True)
     setup_logging(home / "logs", settings.secret_values(), settings.log_level, console=console)
-    warning = warn_if_world_readable(home / "crosspost.toml")
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    engine = Engine(home, settings)
-    db = home / "crosspost.db"
-    if db.exists():
+    for private in ("crosspost.toml", ".env"):
+        warning = warn_if_world_readable(home / private, settings.secret_values())
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+    if settings.database_url is None:  # created private, so SQLite's -wal/-shm are too
+        db = home / "crosspost.db"
+        os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
         db.chmod(0o600)
-    return engine
+    return Engine(home, settings)
 
 
 def parse_when(text: str, zone: Any) -> datetime:
@@ -123,27 +124,86 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_status(engine: Any, as_json: bool, essay_id: int | None = None) -> None:
-    from pipeline.store import EssayRow, PublicationRow
+SHOW_ALL_UP_TO = 100  # a small store is listed whole; a large one as summary + open rows
+SOONEST = 10  # scheduled rows shown (the next due)
+RECENT = 10  # finished rows shown (the newest)
+ATTENTION = 50  # failed, awaiting-manual, publishing and planned rows shown, each
 
-    zone = engine.settings.zone
+
+def status_rows(engine: Any, essay_id: int | None, everything: bool) -> tuple[list[Any], int]:
+    """The rows `status` shows, and the total count; indexed queries only unless `everything`.
+
+    A store of a hundred thousand publications is summarised: every row that needs a
+    person or is under way (up to `ATTENTION` per state), the next scheduled, the newest
+    finished. `--all`, `--essay` and `--json` list every row.
+    """
+    from sqlalchemy import func, select
+
+    from pipeline.store import EssayRow, PublicationRow, State
+
+    columns = (
+        PublicationRow.id,
+        EssayRow.id.label("essay_id"),
+        EssayRow.title,
+        PublicationRow.target,
+        PublicationRow.platform,
+        PublicationRow.state,
+        PublicationRow.due_at,
+        PublicationRow.attempts,
+        PublicationRow.remote_url,
+        PublicationRow.last_error,
+        PublicationRow.depends_on,
+    )
+    base = select(*columns).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
     with engine.store.session() as session:
-        query = (
-            session.query(PublicationRow, EssayRow)
-            .join(EssayRow, EssayRow.id == PublicationRow.essay_id)
-            .order_by(PublicationRow.id)
-        )
         if essay_id is not None:
-            query = query.filter(PublicationRow.essay_id == essay_id)
-        rows = query.all()
+            query = base.where(PublicationRow.essay_id == essay_id).order_by(PublicationRow.id)
+            rows = session.execute(query).all()
+            return rows, len(rows)
+        total = session.scalar(select(func.count()).select_from(PublicationRow)) or 0
+        if everything or total <= SHOW_ALL_UP_TO:
+            return session.execute(base.order_by(PublicationRow.id)).all(), total
+        by_state = PublicationRow.state
+        parts = [
+            base.where(by_state == s.value).order_by(PublicationRow.id).limit(ATTENTION)
+            for s in (State.FAILED, State.AWAITING_MANUAL, State.PUBLISHING, State.PLANNED)
+        ]
+        parts.append(
+            base.where(by_state == State.SCHEDULED.value)
+            .order_by(PublicationRow.due_at, PublicationRow.id)
+            .limit(SOONEST)
+        )
+        parts += [
+            base.where(by_state == s.value).order_by(PublicationRow.id.desc()).limit(RECENT)
+            for s in (State.PUBLISHED, State.CANCELLED)
+        ]
+        found = {row.id: row for part in parts for row in session.execute(part).all()}
+        return [found[key] for key in sorted(found)], total
+
+
+def state_counts(engine: Any) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from pipeline.store import PublicationRow
+
+    with engine.store.session() as session:
+        query = select(PublicationRow.state, func.count()).group_by(PublicationRow.state)
+        return {state: count for state, count in session.execute(query).all()}
+
+
+def print_status(
+    engine: Any, as_json: bool, essay_id: int | None = None, everything: bool = False
+) -> None:
+    zone = engine.settings.zone
+    rows, total = status_rows(engine, essay_id, everything or as_json)
     if as_json:
         print(
             json.dumps(
                 [
                     {
                         "id": p.id,
-                        "essay_id": e.id,
-                        "essay": e.title,
+                        "essay_id": p.essay_id,
+                        "essay": p.title,
                         "target": p.target,
                         "platform": p.platform,
                         "state": p.state,
@@ -153,7 +213,7 @@ def print_status(engine: Any, as_json: bool, essay_id: int | None = None) -> Non
                         "last_error": p.last_error,
                         "waiting_for": p.depends_on if p.state == "planned" else None,
                     }
-                    for p, e in rows
+                    for p in rows
                 ],
                 indent=2,
                 ensure_ascii=False,
@@ -166,22 +226,29 @@ def print_status(engine: Any, as_json: bool, essay_id: int | None = None) -> Non
     lines = [
         [
             str(p.id),
-            e.title[:40],
+            p.title[:40],
             p.target,
             p.state,
             local(p.due_at, zone) if p.state != "planned" else f"after #{p.depends_on}",
             str(p.attempts),
             (p.remote_url or p.last_error or ""),
         ]
-        for p, e in rows
+        for p in rows
     ]
     print(table(lines, ["ID", "ESSAY", "TARGET", "STATE", "DUE", "TRIES", "URL / LAST ERROR"]))
+    if len(rows) < total:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(state_counts(engine).items()))
+        print(
+            f"\n{total} publications ({counts}); shown: what needs you or is under way, "
+            f"the next {SOONEST} due and the {RECENT} newest finished. "
+            "Every row: crosspost status --all"
+        )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     engine = open_engine(args, console=False)
     try:
-        print_status(engine, args.json, args.essay)
+        print_status(engine, args.json, args.essay, everything=args.all)
     finally:
         engine.close()
     return 0
@@ -342,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="essays x targets: state, due, URL, attempts, error")
     p.add_argument("--json", action="store_true")
     p.add_argument("--essay", type=int)
+    p.add_argument("--all", action="store_true", help="every row, however many")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("logs", help="the structured log, filtered")

@@ -9,7 +9,7 @@ dependents released, a retry time) arm their jobs at once through `Engine.on_sch
 Jobs live in memory: the rows are the truth and a start re-syncs from them, so work that
 fell due while the daemon was down runs once on start (the claim in the engine makes any
 second firing a no-op). Keeping only the next jobs keeps start time and memory flat as
-the store grows (100,000 pending publications start in the time of 2,000).
+the store grows (100,000 pending publications start in the time of 500).
 
 The inbox has its own thread: woken by file events when `watchdog` is installed (and
 `inbox_watch` is on), else every `inbox_poll_seconds`, and in both cases exactly when the
@@ -41,7 +41,7 @@ from pipeline.store import PublicationRow, State
 
 MISFIRE_GRACE = int(timedelta(days=7).total_seconds())
 HORIZON = timedelta(hours=1)  # jobs only for publications due within this ...
-MAX_JOBS = 2000  # ... and at most this many, the soonest first
+MAX_JOBS = 500  # ... and at most this many, the soonest first
 SYNC_SECONDS = 2.0
 _current: Daemon | None = None
 

@@ -806,6 +806,7 @@ class Engine:
                 "remote_url": url,
                 "remote_id": url,
                 "published_at": self.now(),
+                "needs_update": 0,
             },
             "publication.confirmed",
             url=url,

@@ -48,9 +48,7 @@ class Plan:
 
 def target_kind(target: TargetSettings) -> Kind:
     """The target's kind; a connector may decide per account (Ghost `visibility: paid`)."""
-    cls = connector_class(target.platform)
-    kind_for = getattr(cls, "kind_for", None)
-    return kind_for(target.options) if callable(kind_for) else cls.kind
+    return connector_class(target.platform).kind_for(target.options)
 
 
 def target_options(settings: Settings, essay: Essay, name: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -290,12 +291,18 @@ def check_references(settings: Settings, config: Path) -> None:
         follow([name])
 
 
-def warn_if_world_readable(config: Path) -> str | None:
-    """A config holding secrets that others can read deserves a warning, not silence."""
+def warn_if_world_readable(config: Path, secrets: Iterable[str] = ()) -> str | None:
+    """A file holding secrets that others can read deserves a warning, not silence.
+
+    It holds secrets when it has a `credentials` table or any of the loaded secret values
+    (an SMTP password, a database URL's password, anything in `.env`).
+    """
     if not config.exists():
         return None
-    mode = config.stat().st_mode
-    if mode & (stat.S_IRGRP | stat.S_IROTH) and "credentials" in config.read_text("utf-8"):
+    if not config.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        return None
+    text = config.read_text("utf-8", errors="replace")
+    if "credentials" in text or any(secret in text for secret in secrets if secret):
         return f"{config} holds credentials and is readable by other users; run: chmod 600 {config}"
     return None
 

@@ -220,14 +220,18 @@ class ImageHost(Emulator):
 
 @pytest.fixture
 def proxy(ghost_server: GhostServer) -> Iterator[ReverseProxy]:
-    with ReverseProxy(ghost_server.base_url) as started:
-        yield started  # type: ignore[misc]
+    started = ReverseProxy(ghost_server.base_url)
+    started.start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture
 def images() -> Iterator[ImageHost]:
-    with ImageHost() as started:
-        yield started  # type: ignore[misc]
+    started = ImageHost()
+    started.start()
+    yield started
+    started.stop()
 
 
 def connector(ghost: GhostServer, base_url: str | None = None, key: str | None = None) -> Ghost:
@@ -343,7 +347,8 @@ def test_update_changes_the_post_in_place_and_keeps_its_url(ghost_server: GhostS
     assert after["title"] == edited.title
     assert "A postscript." in after["html"]
     assert after["slug"] == before["slug"] and after["url"] == before["url"]
-    assert updated.extra["updated_at"] == after["updated_at"] != before["updated_at"]
+    # Ghost keeps whole seconds, so a quick edit may not move `updated_at`: compare to Ghost.
+    assert updated.extra["updated_at"] == after["updated_at"]
 
 
 @pytest.mark.ghost

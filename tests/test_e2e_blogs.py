@@ -45,7 +45,8 @@ def tag_names(wp: WordPressServer) -> list[str]:
 
 
 def test_medium_copy_reaches_the_real_wordpress_intact_and_only_once(
-    tmp_path: Path, wordpress_server: WordPressServer  # noqa: F811
+    tmp_path: Path,
+    wordpress_server: WordPressServer,  # noqa: F811
 ) -> None:
     wp = wordpress_server
     home = make_home(tmp_path, wordpress_config(wp))
@@ -88,7 +89,8 @@ def test_medium_copy_reaches_the_real_wordpress_intact_and_only_once(
 
 
 def test_accounts_check_reports_ok_or_why_not_against_the_real_wordpress(
-    tmp_path: Path, wordpress_server: WordPressServer  # noqa: F811
+    tmp_path: Path,
+    wordpress_server: WordPressServer,  # noqa: F811
 ) -> None:
     home = make_home(tmp_path, wordpress_config(wordpress_server))
     ok = crosspost(home, "accounts", "check")

@@ -75,8 +75,17 @@ def test_file_still_being_written_is_taken_only_once_its_size_is_stable(
 
 
 def test_hidden_temporary_and_swap_files_are_left_alone(inbox: Inbox, home: Path) -> None:
-    ignored = [".essay.md.swp", ".hidden.md", "essay.md~", "#essay.md#", "essay.md.tmp",
-               "download.part", "big.crdownload", "~$draft.docx", ".~lock.essay.docx#"]
+    ignored = [
+        ".essay.md.swp",
+        ".hidden.md",
+        "essay.md~",
+        "#essay.md#",
+        "essay.md.tmp",
+        "download.part",
+        "big.crdownload",
+        "~$draft.docx",
+        ".~lock.essay.docx#",
+    ]
     for name in ignored:
         (home / "inbox" / name).write_bytes(essay(name))
     assert inbox.scan() == []
@@ -131,8 +140,12 @@ def test_same_name_dropped_again_gets_a_numbered_name(inbox: Inbox, home: Path) 
     assert (processed / "essay.md").read_bytes() == essay("First")
     assert (processed / "essay.2.md").read_bytes() == essay("Third")
     assert names(home / "failed") == {
-        "bad.md", "bad.md.error.txt", "bad.1.md", "bad.1.md.error.txt",
-        "bad.2.md", "bad.2.md.error.txt",
+        "bad.md",
+        "bad.md.error.txt",
+        "bad.1.md",
+        "bad.1.md.error.txt",
+        "bad.2.md",
+        "bad.2.md.error.txt",
     }
     assert [e.title for e in inbox.engine.store.essays()] == ["First", "Second", "Third"]
 

@@ -62,7 +62,7 @@ class SMTPSession(socketserver.StreamRequestHandler):
             if verb == "EHLO":
                 self.wfile.write(b"250-localhost\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n")
             elif verb == "AUTH":
-                mechanism, _, initial = argument.partition(" ")
+                _mechanism, _, initial = argument.partition(" ")
                 self.server.logins.append(base64.b64decode(initial).decode())
                 self.reply("235 2.7.0 accepted")
             elif verb == "DATA":
@@ -154,9 +154,7 @@ def test_failed_publication_is_mailed_with_reason_and_next_step_and_no_secret(
     assert smtp.logins == [f"\0writer\0{SMTP_PASSWORD}"]  # the password went to login only
 
 
-def test_failed_publication_is_posted_to_the_webhook(
-    tmp_path: Path, local_server: Server
-) -> None:
+def test_failed_publication_is_posted_to_the_webhook(tmp_path: Path, local_server: Server) -> None:
     received: list[dict[str, Any]] = []
 
     def webhook(req: Request) -> Response:
@@ -184,7 +182,9 @@ def test_a_broken_mail_server_or_webhook_never_stops_publishing(
     hook = local_server(lambda req: Response(500, {"error": "down"}))
     instance = local_server(refusing_instance)
     notify = NotifySettings(
-        webhook_url=hook.base_url, smtp_host="127.0.0.1", smtp_port=closed_port(),
+        webhook_url=hook.base_url,
+        smtp_host="127.0.0.1",
+        smtp_port=closed_port(),
         mail_to=["writer@example.org"],
     )
     engine = fail_one_publication(tmp_path, instance.base_url, notify)

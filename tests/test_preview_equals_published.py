@@ -129,4 +129,4 @@ def test_thread_of_the_seed_essay_keeps_every_word_in_order(
     for word in joined:
         if position < len(words) and word == words[position]:
             position += 1
-    assert position == len(words), f"lost from word {position}: {words[position:position + 5]}"
+    assert position == len(words), f"lost from word {position}: {words[position : position + 5]}"

@@ -55,8 +55,9 @@ def test_every_social_post_in_a_preview_fits_its_platform(
 def test_preview_json_has_the_documented_shape(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = preview_json(GOLDEN / "readers" / "medium-copy-north-korean-troops.txt", tmp_path,
-                          capsys)
+    result = preview_json(
+        GOLDEN / "readers" / "medium-copy-north-korean-troops.txt", tmp_path, capsys
+    )
     doc = result["document"]
     assert doc["title"].startswith("Russia’s Desperation Unveiled")
     assert doc["author"] == "Christian Baghai" and doc["published"] == "2025-01-31"
@@ -65,8 +66,22 @@ def test_preview_json_has_the_documented_shape(
     lists = [b for b in doc["blocks"] if b["type"] == "list"]
     assert len(lists) == 5 and all(len(b["items"]) == 2 and not b["ordered"] for b in lists)
     assert "patreon.com/ChristianBaghai" in doc["promo"] or "Patreon" in doc["promo"]
-    expected = {"wordpress", "ghost", "devto", "medium", "patreon", "substack", "mastodon",
-                "bluesky", "x", "linkedin", "threads", "telegram", "static_site", "outbox"}
+    expected = {
+        "wordpress",
+        "ghost",
+        "devto",
+        "medium",
+        "patreon",
+        "substack",
+        "mastodon",
+        "bluesky",
+        "x",
+        "linkedin",
+        "threads",
+        "telegram",
+        "static_site",
+        "outbox",
+    }
     assert set(result["targets"]) == expected
     kinds = {name: t["kind"] for name, t in result["targets"].items()}
     assert kinds["wordpress"] == "blog" and kinds["patreon"] == "patronage"

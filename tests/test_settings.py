@@ -3,6 +3,7 @@ a bad value stops the program naming the key, the file and what is allowed."""
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -125,11 +126,16 @@ def test_misspelt_key_in_dotenv_is_named(tmp_path: Path) -> None:
 
 def test_secrets_never_show_in_repr_str_or_a_dump(tmp_path: Path) -> None:
     settings = load_settings(home_with(tmp_path, BLOG))
-    shown = " ".join([
-        repr(settings), str(settings), settings.model_dump_json(),
-        repr(settings.targets["blog"]), str(settings.notify),
-        f"{settings.targets['blog'].credentials}",
-    ])
+    shown = " ".join(
+        [
+            repr(settings),
+            str(settings),
+            settings.model_dump_json(),
+            repr(settings.targets["blog"]),
+            str(settings.notify),
+            f"{settings.targets['blog'].credentials}",
+        ]
+    )
     assert "from-toml-1111" not in shown and "smtp-from-toml-2222" not in shown
     assert "**********" in shown
     assert set(settings.secret_values()) >= {"from-toml-1111", "smtp-from-toml-2222"}
@@ -163,7 +169,7 @@ def test_database_password_counts_as_a_secret() -> None:
             '[targets.toots]\nplatform = "mastodon"\noffset = "soon"\n',
             ["targets.toots.offset", "duration", "48h"],
         ),
-        ('retry_limit = 3\n', ["retry_limit", "unknown setting"]),
+        ("retry_limit = 3\n", ["retry_limit", "unknown setting"]),
         (
             '[targets.toots]\nplatform = "mastodon"\nbase_urll = "https://x"\n',
             ["targets.toots.base_urll", "unknown setting"],
@@ -188,8 +194,16 @@ def test_database_password_counts_as_a_secret() -> None:
         ("timezone = \n", ["not valid TOML"]),
     ],
     ids=[
-        "unknown-platform", "bad-time-zone", "bad-slot", "slot-past-midnight", "bad-offset",
-        "unknown-key", "unknown-target-key", "bad-log-level", "after-names-no-target", "cycle",
+        "unknown-platform",
+        "bad-time-zone",
+        "bad-slot",
+        "slot-past-midnight",
+        "bad-offset",
+        "unknown-key",
+        "unknown-target-key",
+        "bad-log-level",
+        "after-names-no-target",
+        "cycle",
         "cycle-through-relative-to",
         "not-toml",
     ],
@@ -202,3 +216,41 @@ def test_bad_value_is_refused_naming_key_file_and_what_is_allowed(
     assert str(home / "crosspost.toml") in message
     for part in expected:
         assert part in message, message
+
+
+# ---------------------------------------------------------------------- the example file
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "crosspost.example.toml"
+
+
+def uncommented(text: str) -> str:
+    """The example with every switched-off setting switched on ("# key" -> "key")."""
+    return "\n".join(line[2:] if line.startswith("# ") else line for line in text.splitlines())
+
+
+def test_example_config_loads_as_shipped(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLE_CONFIG, tmp_path / "crosspost.toml")
+    settings = load_settings(tmp_path)
+    assert {n: t.platform for n, t in settings.targets.items()} == {
+        "site": "static_site",
+        "announce": "outbox",
+    }
+
+
+def test_example_config_with_everything_switched_on_covers_every_platform(
+    tmp_path: Path,
+) -> None:
+    from connectors import REGISTRY
+
+    text = uncommented(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    home = home_with(tmp_path, text)
+    settings = load_settings(home)
+    assert {t.platform for t in settings.targets.values()} == set(REGISTRY)
+    assert settings.feeds and settings.notify.mail_to and settings.database_url
+    for name, target in settings.targets.items():
+        module = REGISTRY[target.platform].partition(":")[0].replace(".", "/") + ".py"
+        source = (Path(__file__).resolve().parent.parent / module).read_text(encoding="utf-8")
+        for key in [*target.options, *target.credentials]:
+            assert f'"{key}"' in source or f"'{key}'" in source, (
+                f"targets.{name}: {key!r} is not a setting the {target.platform} connector reads"
+            )

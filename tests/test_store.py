@@ -90,8 +90,9 @@ def make_engine(db_url: str, tmp_path: Path) -> Iterator[EngineFactory]:
     made: list[Engine] = []
     clock = Clock()
 
-    def build(targets: dict[str, dict[str, Any]], shared_clock: Clock | None = None,
-              **settings: Any) -> Engine:
+    def build(
+        targets: dict[str, dict[str, Any]], shared_clock: Clock | None = None, **settings: Any
+    ) -> Engine:
         config = Settings(
             database_url=db_url,
             targets={name: TargetSettings(**spec) for name, spec in targets.items()},
@@ -133,9 +134,12 @@ def newest_revision() -> str:
     for path in VERSIONS.glob("*.py"):
         values = {}
         for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                if node.targets[0].id in {"revision", "down_revision"}:
-                    values[node.targets[0].id] = ast.literal_eval(node.value)
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in {"revision", "down_revision"}
+            ):
+                values[node.targets[0].id] = ast.literal_eval(node.value)
         revisions[values["revision"]] = values.get("down_revision")
     heads = set(revisions) - set(revisions.values())
     assert len(heads) == 1, f"migrations do not form one chain: heads {heads}"
@@ -143,7 +147,7 @@ def newest_revision() -> str:
 
 
 def test_migrations_create_the_schema_and_apply_again_without_change(db_url: str) -> None:
-    assert HEAD_REVISION == newest_revision()
+    assert newest_revision() == HEAD_REVISION
     store = Store(db_url)
     try:
         tables = set(inspect(store.engine).get_table_names())
@@ -196,8 +200,9 @@ def test_processes_starting_together_on_a_fresh_database_migrate_it_once(db_url:
 def test_new_essay_plans_each_target_with_a_stored_idempotency_key(
     make_engine: EngineFactory,
 ) -> None:
-    engine = make_engine({"site": SITE, "announce": ANNOUNCE,
-                          "later": {"platform": "outbox", "offset": "1h"}})
+    engine = make_engine(
+        {"site": SITE, "announce": ANNOUNCE, "later": {"platform": "outbox", "offset": "1h"}}
+    )
     intake = add(engine)
     assert intake.outcome == "new" and len(intake.publications) == 3
     rows = rows_by_target(engine)
@@ -262,8 +267,9 @@ def test_two_engines_racing_for_one_publication_claim_it_exactly_once(
         barrier = threading.Barrier(2)
         won: list[bool] = []
 
-        def race(engine: Engine, barrier: threading.Barrier = barrier,
-                 won: list[bool] = won) -> None:
+        def race(
+            engine: Engine, barrier: threading.Barrier = barrier, won: list[bool] = won
+        ) -> None:
             barrier.wait()
             won.append(engine.claim(pub_id))
 
@@ -281,8 +287,9 @@ def test_two_engines_racing_for_one_publication_claim_it_exactly_once(
 
 
 def test_claim_takes_only_a_due_scheduled_publication(make_engine: EngineFactory) -> None:
-    engine = make_engine({"site": SITE, "announce": ANNOUNCE,
-                          "later": {"platform": "outbox", "offset": "1h"}})
+    engine = make_engine(
+        {"site": SITE, "announce": ANNOUNCE, "later": {"platform": "outbox", "offset": "1h"}}
+    )
     add(engine)
     rows = rows_by_target(engine)
     assert not engine.claim(rows["later"].id)  # not due yet
@@ -314,7 +321,8 @@ def test_recover_returns_only_stale_publishing_rows_to_scheduled(
 
 
 def test_published_row_has_its_url_and_releases_dependents_at_their_due_time(
-    make_engine: EngineFactory, tmp_path: Path,
+    make_engine: EngineFactory,
+    tmp_path: Path,
 ) -> None:
     engine = make_engine({"site": SITE, "announce": {**ANNOUNCE, "offset": "30m"}})
     clock = make_engine.clock  # type: ignore[attr-defined]
@@ -337,17 +345,24 @@ def test_published_row_has_its_url_and_releases_dependents_at_their_due_time(
     posted = list((tmp_path / "home" / "outbox" / "announce").glob("*.json"))
     assert len(posted) == 1 and site.remote_url in posted[0].read_text()
     assert event_kinds(engine, site.id) == [
-        "publication.planned", "publication.publishing", "publication.published",
+        "publication.planned",
+        "publication.publishing",
+        "publication.published",
     ]
     assert event_kinds(engine, announce.id) == [
-        "publication.planned", "publication.scheduled",
-        "publication.publishing", "publication.published",
+        "publication.planned",
+        "publication.scheduled",
+        "publication.publishing",
+        "publication.published",
     ]
 
 
 def test_unreachable_platform_is_retried_later_then_given_up(make_engine: EngineFactory) -> None:
-    toot = {"platform": "mastodon", "base_url": f"http://127.0.0.1:{closed_port()}",
-            "credentials": {"access_token": "store-test-token"}}
+    toot = {
+        "platform": "mastodon",
+        "base_url": f"http://127.0.0.1:{closed_port()}",
+        "credentials": {"access_token": "store-test-token"},
+    }
     engine = make_engine({"toot": toot}, max_attempts=2, retry_base_seconds=10)
     clock = make_engine.clock  # type: ignore[attr-defined]
     pub_id = add(engine).publications[0]
@@ -362,8 +377,11 @@ def test_unreachable_platform_is_retried_later_then_given_up(make_engine: Engine
     assert row.state == "failed" and "gave up after 2 attempts" in row.last_error
     assert "next step" in row.last_error
     assert event_kinds(engine, pub_id) == [
-        "publication.planned", "publication.publishing", "publication.retry",
-        "publication.publishing", "publication.failed",
+        "publication.planned",
+        "publication.publishing",
+        "publication.retry",
+        "publication.publishing",
+        "publication.failed",
     ]
 
 
@@ -373,8 +391,11 @@ def test_unreachable_platform_is_retried_later_then_given_up(make_engine: Engine
 def test_operator_retry_cancel_and_reschedule_follow_the_state_rules(
     make_engine: EngineFactory,
 ) -> None:
-    toot = {"platform": "mastodon", "base_url": f"http://127.0.0.1:{closed_port()}",
-            "credentials": {"access_token": "store-test-token"}}
+    toot = {
+        "platform": "mastodon",
+        "base_url": f"http://127.0.0.1:{closed_port()}",
+        "credentials": {"access_token": "store-test-token"},
+    }
     engine = make_engine({"site": SITE, "toot": toot}, max_attempts=1)
     clock = make_engine.clock  # type: ignore[attr-defined]
     add(engine)
@@ -406,35 +427,40 @@ def test_operator_retry_cancel_and_reschedule_follow_the_state_rules(
         engine.retry(999)
     assert engine.store.publication(site).state == "published"
     assert event_kinds(engine, toot_id)[-4:] == [
-        "publication.failed", "publication.retry-requested",
-        "publication.cancelled", "publication.rescheduled",
+        "publication.failed",
+        "publication.retry-requested",
+        "publication.cancelled",
+        "publication.rescheduled",
     ]
 
 
 def test_confirm_records_a_hand_off_url_and_releases_its_dependents(
     make_engine: EngineFactory,
 ) -> None:
-    engine = make_engine({"patrons": {"platform": "outbox"},
-                          "announce": {"platform": "outbox", "after": "patrons"}})
+    engine = make_engine(
+        {"patrons": {"platform": "outbox"}, "announce": {"platform": "outbox", "after": "patrons"}}
+    )
     add(engine)
     rows = rows_by_target(engine)
     patrons, announce = rows["patrons"].id, rows["announce"].id
     with pytest.raises(ValueError, match="this works on: awaiting-manual"):
         engine.confirm(patrons, "https://www.patreon.com/posts/1")
     with engine.store.session() as session, session.begin():  # as a hand-off leaves it
-        session.execute(update(PublicationRow).where(PublicationRow.id == patrons)
-                        .values(state=State.AWAITING_MANUAL.value))
+        session.execute(
+            update(PublicationRow)
+            .where(PublicationRow.id == patrons)
+            .values(state=State.AWAITING_MANUAL.value)
+        )
     with pytest.raises(ValueError, match="not an http"):
         engine.confirm(patrons, "ftp://example.org/post")
-    assert engine.cancel(announce).state == "cancelled"
-    engine.reschedule(announce, START + timedelta(days=1))
-    with engine.store.session() as session, session.begin():
-        session.execute(update(PublicationRow).where(PublicationRow.id == announce)
-                        .values(state=State.PLANNED.value, due_at=None))
+    assert engine.store.publication(announce).state == "planned"
 
     row = engine.confirm(patrons, "https://www.patreon.com/posts/1")
     assert (row.state, row.remote_url, row.published_at) == (
-        "published", "https://www.patreon.com/posts/1", START)
+        "published",
+        "https://www.patreon.com/posts/1",
+        START,
+    )
     dependent = engine.store.publication(announce)
     assert (dependent.state, dependent.due_at) == ("scheduled", START)
     assert event_kinds(engine, patrons)[-1] == "publication.confirmed"
@@ -454,14 +480,23 @@ def test_timestamps_come_back_timezone_aware_in_utc(make_engine: EngineFactory) 
         row = reopened.publication(pub_id)
         with reopened.session() as session:
             due_raw = session.scalars(select(PublicationRow.due_at)).one()
-        stamps = [row.due_at, row.created_at, row.updated_at, due_raw,
-                  *(e.at for e in reopened.events()), reopened.essays()[0].created_at]
+        stamps = [
+            row.due_at,
+            row.created_at,
+            row.updated_at,
+            due_raw,
+            *(e.at for e in reopened.events()),
+            reopened.essays()[0].created_at,
+        ]
         assert all(stamp.utcoffset() == timedelta(0) for stamp in stamps), stamps
         assert all(stamp.tzinfo is UTC for stamp in stamps)
         assert row.due_at == tokyo and row.due_at.hour == 0  # 09:30 JST is 00:30 UTC
         assert row.created_at == START
-        with pytest.raises(Exception, match="naive datetime"), \
-                reopened.session() as session, session.begin():
+        with (
+            pytest.raises(Exception, match="naive datetime"),
+            reopened.session() as session,
+            session.begin(),
+        ):
             session.execute(update(PublicationRow).values(due_at=datetime(2025, 1, 1)))
     finally:
         reopened.close()

@@ -140,9 +140,36 @@ def inline_markdown(content: Inline) -> str:
     """Runs as inline Markdown; emphasis is dropped only if it would not parse back."""
     content = _strip_ends(content)
     rendered = _inline(content, emphasis=True)
-    if _chars(content) == _parsed_chars(rendered):
+    if _plainly_safe(content) or _chars(content) == _parsed_chars(rendered):
         return rendered
     return _inline(content, emphasis=False)
+
+
+def _plainly_safe(content: Inline) -> bool:
+    """True when CommonMark certainly reads the emphasis back, so no parse is needed.
+
+    That holds when every emphasised run stands alone (its neighbours carry no emphasis or
+    code), has a single mark, and starts and ends with a letter or digit: its opening
+    delimiter is then left-flanking and its closing one right-flanking whatever surrounds
+    them. Anything else is checked by parsing the rendered text back.
+    """
+    previous_emphasis = False
+    for run in content:
+        emphasis = [m for m in run.marks if m in EMPHASIS]
+        if not emphasis:
+            previous_emphasis = False
+            continue
+        core = run.text.strip()
+        if (
+            previous_emphasis
+            or len(emphasis) > 1
+            or "code" in run.marks
+            or not core
+            or not (core[0].isalnum() and core[-1].isalnum())
+        ):
+            return False
+        previous_emphasis = True
+    return True
 
 
 def _strip_ends(content: Inline) -> Inline:
@@ -180,7 +207,8 @@ def _emit_runs(runs: list[Run], *, emphasis: bool, at_line_start: bool) -> str:
     pending = ""
 
     def text(value: str) -> str:
-        starts = "".join(out).endswith("\n") if out else at_line_start
+        last = next((piece for piece in reversed(out) if piece), None)
+        starts = last.endswith("\n") if last is not None else at_line_start
         return escape_text(value, at_line_start=starts)
 
     for run in runs:

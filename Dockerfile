@@ -1,0 +1,39 @@
+# crosspost: the daemon in a container. Everything it owns lives in the volume
+# /home/crosspost (crosspost.toml, .env, inbox/, processed/, failed/, site/, outbox/,
+# logs/, and crosspost.db unless CROSSPOST_DATABASE_URL points at PostgreSQL).
+#
+#   docker build -t crosspost .
+#   docker run -d -v crosspost-home:/home/crosspost crosspost            # the daemon
+#   docker run --rm -v crosspost-home:/home/crosspost crosspost status   # any command
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY pyproject.toml ./
+COPY pipeline ./pipeline
+COPY connectors ./connectors
+RUN pip install ".[postgres]" && rm -rf /src
+
+# An unprivileged user owns the home folder; the image never runs as root.
+RUN groupadd --system --gid 10001 crosspost \
+    && useradd --system --uid 10001 --gid crosspost --home-dir /home/crosspost \
+       --create-home --shell /usr/sbin/nologin crosspost
+
+ENV CROSSPOST_HOME=/home/crosspost
+USER crosspost
+WORKDIR /home/crosspost
+# Files the daemon creates (database, logs) are private to its user.
+RUN umask 077 && crosspost init /home/crosspost
+VOLUME /home/crosspost
+
+# Healthy when the settings load and the database answers.
+HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
+    CMD ["crosspost", "status"]
+
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["crosspost"]
+CMD ["run"]
