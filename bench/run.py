@@ -14,11 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import conversion
+from bench import conversion, drop, ratelimit, scaleout, scheduler
 from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = {"conversion": conversion.run}
+SECTIONS = {
+    "conversion": conversion.run,
+    "drop": drop.run,
+    "scheduler": scheduler.run,
+    "ratelimit": ratelimit.run,
+    "scaleout": scaleout.run,
+}
 
 
 def machine() -> dict[str, Any]:

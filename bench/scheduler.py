@@ -225,7 +225,9 @@ def database(kind: str) -> Any:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def measure(kind: str, pending: int, probes: int, start_timeout: float) -> dict[str, Any]:
+def measure(
+    kind: str, pending: int, probes: int, start_timeout: float, quick: bool = False
+) -> dict[str, Any]:
     with database(kind) as pg_url, tempfile.TemporaryDirectory(prefix="bench-sched-") as tmp:
         home = make_home(Path(tmp), config(pg_url))
         url = pg_url or f"sqlite:///{home / 'crosspost.db'}"
@@ -250,14 +252,15 @@ def measure(kind: str, pending: int, probes: int, start_timeout: float) -> dict[
             result["sync_ms"] = started_line.get("sync_ms")
             result["jobs"] = started_line.get("jobs")
             result["memory_kb_after_start"] = memory_kb(proc.pid)
-            first_due = datetime.now(UTC) + timedelta(seconds=4)
-            every = 6.0 / probes
-            ids = add_probes(url, probes, first_due, every)
-            late, missing = lateness(url, ids, timeout=4 + 6 + 30)
+            lead = 2 if quick else 4  # seconds until the first probe is due
+            first_due = datetime.now(UTC) + timedelta(seconds=lead)
+            over = 3.0 if quick else 6.0
+            ids = add_probes(url, probes, first_due, over / probes)
+            late, missing = lateness(url, ids, timeout=lead + over + 30)
             result["lateness"] = percentiles(late) if late else None
-            result["probes"] = {"count": probes, "over_seconds": 6.0, "unpublished": missing}
+            result["probes"] = {"count": probes, "over_seconds": over, "unpublished": missing}
             result["memory_kb_end"] = memory_kb(proc.pid)
-            result["status"] = status_times(home, 3)
+            result["status"] = status_times(home, 1 if quick else 3)
         finally:
             stop_process(proc)
         return result
@@ -267,7 +270,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     sizes = [10_000] if quick else [10_000, 100_000]
     kinds = ["sqlite"] if quick else ["sqlite", "postgresql"]
     runs = [
-        measure(kind, pending, probes=60, start_timeout=120) for kind in kinds for pending in sizes
+        measure(kind, pending, probes=30 if quick else 60, start_timeout=120, quick=quick)
+        for kind in kinds
+        for pending in sizes
     ]
     return {"due_per_second": RATE, "targets": TARGETS, "goals": GOALS, "runs": runs}
 

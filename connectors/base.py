@@ -225,6 +225,9 @@ class Connector(ABC):
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
     can_edit: ClassVar[bool] = False
     default_base_url: ClassVar[str | None] = None
+    # the platform's documented write limit per account, (requests, seconds): the engine's
+    # limiter keeps a target under it (a target's `rate_limit` setting overrides it)
+    rate_limit: ClassVar[tuple[int, float] | None] = None
     # options that make an unconfigured account renderable, for `crosspost preview`
     example_options: ClassVar[dict[str, Any]] = {}
 

@@ -73,6 +73,7 @@ SESSION_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "BadJwt"})  # refres
 
 
 class Bluesky(Connector):
+    rate_limit = (1666, 3600.0)  # 5,000 points per hour per DID, a create costs 3
     platform: ClassVar[str] = "bluesky"
     kind: ClassVar[Kind] = Kind.SOCIAL
     dedupe: ClassVar[Dedupe] = Dedupe.RECORD_KEY

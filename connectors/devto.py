@@ -72,6 +72,7 @@ _last_call: dict[str, float] = {}
 
 
 class DevTo(Connector):
+    rate_limit = (9, 30.0)  # published articles: 9 per 30 s (RateLimitChecker)
     platform: ClassVar[str] = "devto"
     kind: ClassVar[Kind] = Kind.BLOG
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP

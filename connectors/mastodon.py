@@ -61,6 +61,7 @@ _LIMITS_CACHE: dict[str, dict[str, int]] = {}
 
 
 class Mastodon(Connector):
+    rate_limit = (300, 300.0)  # 300 requests per 5 minutes per token (Rack::Attack)
     platform = "mastodon"
     kind = Kind.SOCIAL
     dedupe = Dedupe.IDEMPOTENCY_KEY

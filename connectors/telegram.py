@@ -67,6 +67,7 @@ def telegram_length(markup: str) -> int:
 
 
 class Telegram(Connector):
+    rate_limit = (20, 60.0)  # Bot API FAQ: at most 20 messages a minute to one chat
     platform = "telegram"
     kind = Kind.SOCIAL
     example_options: ClassVar[dict[str, Any]] = {"chat_id": "@yourchannel"}

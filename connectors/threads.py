@@ -56,6 +56,7 @@ TRANSIENT_CODES = {1, 2}
 
 
 class Threads(Connector):
+    rate_limit = (250, 86400.0)  # 250 API-published posts per 24 h per profile
     platform = "threads"
     kind = Kind.SOCIAL
     dedupe = Dedupe.LOOKUP

@@ -53,6 +53,7 @@ _URL_MARK = "\x00url\x00"
 
 
 class X(Connector):
+    rate_limit = (100, 900.0)  # POST /2/tweets: 100 per 15 minutes per user
     platform = "x"
     kind = Kind.SOCIAL
     dedupe = Dedupe.LOOKUP

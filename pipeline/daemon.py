@@ -6,10 +6,11 @@ the `MAX_JOBS` soonest. A sync pass every `SYNC_SECONDS` reconciles those jobs w
 through the (state, due_at) index, so changes from another process (an operator's `retry`)
 and rows coming into the horizon are picked up; changes made here (a publication's
 dependents released, a retry time) arm their jobs at once through `Engine.on_scheduled`.
-Jobs live in memory: the rows are the truth and a start re-syncs from them, so work that
-fell due while the daemon was down runs once on start (the claim in the engine makes any
-second firing a no-op). Keeping only the next jobs keeps start time and memory flat as
-the store grows (100,000 pending publications start in the time of 500).
+The jobs persist in the same database (APScheduler's `apscheduler_jobs` table) with an
+explicit `misfire_grace_time` of a week, so work that fell due while the daemon was down
+runs once on start; the start's sync re-arms from the rows as well, and the claim in the
+engine makes any second firing a no-op. Keeping only the next jobs keeps start time and
+memory flat as the store grows (100,000 pending publications start in the time of 500).
 
 The inbox has its own thread: woken by file events when `watchdog` is installed (and
 `inbox_watch` is on), else every `inbox_poll_seconds`, and in both cases exactly when the
@@ -29,6 +30,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
@@ -43,6 +45,8 @@ MISFIRE_GRACE = int(timedelta(days=7).total_seconds())
 HORIZON = timedelta(hours=1)  # jobs only for publications due within this ...
 MAX_JOBS = 500  # ... and at most this many, the soonest first
 SYNC_SECONDS = 2.0
+WATCHDOG_MOVE_DELAY = 0.55  # watchdog's inotify move-pairing delay (0.5 s), and a margin
+BLIND_POLL = 0.05
 _current: Daemon | None = None
 
 
@@ -95,7 +99,12 @@ class Daemon:
         _current = self
         self.engine.recover(all_leases=True)
         scheduler = BackgroundScheduler(
-            jobstores={"default": MemoryJobStore(), "memory": MemoryJobStore()},
+            jobstores={
+                "default": SQLAlchemyJobStore(
+                    engine=self.engine.store.engine, tablename="apscheduler_jobs"
+                ),
+                "memory": MemoryJobStore(),
+            },
             executors={"default": ThreadPoolExecutor(4)},
             job_defaults={
                 "misfire_grace_time": MISFIRE_GRACE,
@@ -179,31 +188,43 @@ class Daemon:
         self.observer = observer
 
     def inbox_loop(self) -> None:
-        """Scan on every wake-up; sleep until the next poll or the next file settles."""
+        """Scan on every wake-up; sleep until the next poll or the next file settles.
+
+        watchdog holds an unpaired move-out event (ours, to `processed/`) for half a
+        second, and events behind it wait too: for that long after taking a file the
+        folder is also polled every `BLIND_POLL` seconds.
+        """
+        blind_until = 0.0
         while not self.stop_event.is_set():
             self.inbox_wake.clear()
             try:
-                self.scan_inbox()
+                if self.scan_inbox() and self.observer is not None:
+                    blind_until = time.monotonic() + WATCHDOG_MOVE_DELAY
             except Exception:  # a bug in one scan must not end the inbox for good
                 self.log.exception("inbox scan failed")
             wait = self.settings.inbox_poll_seconds
             settles = self.inbox.settles_at()
             if settles is not None:
                 wait = min(wait, max(0.0, settles - time.monotonic()) + 0.002)
+            if time.monotonic() < blind_until:
+                wait = min(wait, BLIND_POLL)
             self.inbox_wake.wait(wait)
 
-    def scan_inbox(self) -> None:
-        intakes = [r for r in self.inbox.scan() if isinstance(r, Intake)]
+    def scan_inbox(self) -> int:
+        """Take the settled files; returns how many left the inbox (read or rejected)."""
+        results = self.inbox.scan()
+        intakes = [r for r in results if isinstance(r, Intake)]
         if any(i.outcome == "updated" for i in intakes):
             self.sync()  # an edit puts published rows back to scheduled
         self.arm([pub_id for i in intakes for pub_id in i.publications])
+        return len(results)
 
     # -- jobs ----------------------------------------------------------------------
 
     def _add(self, pub_id: int, due_at: datetime) -> None:
         assert self.scheduler is not None
         self.scheduler.add_job(
-            fire_publication,
+            "pipeline.daemon:fire_publication",  # textual: the job is stored in the database
             "date",
             run_date=due_at,
             args=[pub_id],

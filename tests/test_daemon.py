@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -108,6 +109,9 @@ def test_work_that_fell_due_while_down_runs_on_start_once(tmp_path: Path) -> Non
         output = stop_daemon(daemon)
     assert done, output
     assert len(list((home / "outbox" / "later").glob("*.json"))) == 1
+    with sqlite3.connect(home / "crosspost.db") as db:  # the job store is the same database
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert "apscheduler_jobs" in tables
 
 
 def test_edited_essay_updates_the_published_page_in_place(tmp_path: Path) -> None:
