@@ -174,7 +174,10 @@ def merge_runs(runs: Inline) -> Inline:
         if not run.text:
             continue
         if merged and merged[-1].marks == run.marks and merged[-1].href == run.href:
-            merged[-1] = Run(text=merged[-1].text + run.text, marks=run.marks, href=run.href)
+            # both halves are valid runs already: construct without validating again
+            merged[-1] = Run.model_construct(
+                text=merged[-1].text + run.text, marks=run.marks, href=run.href
+            )
         else:
             merged.append(run)
     return merged

@@ -289,3 +289,28 @@ def test_entity_like_text_in_urls_is_not_decoded() -> None:
 def test_unsafe_links_render_as_plain_text() -> None:
     markdown = render_markdown([Paragraph(content=[Run(text="click", href="javascript:alert(1)")])])
     assert markdown == "click\n"
+
+
+_RUN_TEXT = st.text(
+    alphabet=st.sampled_from(list("ab1 :.,!?\"'()*_[]-—é東😀")), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _RUN_TEXT,
+            st.sampled_from([(), ("strong",), ("em",), ("strong", "em"), ("code",)]),
+            st.sampled_from([None, None, "https://example.org/x"]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_fast_path_only_skips_the_parse_back_when_it_would_agree(runs: list) -> None:
+    from pipeline.render.markdown import _chars, _inline, _parsed_chars, _plainly_safe, _strip_ends
+
+    content = _strip_ends([Run(text=t, marks=m, href=h) for t, m, h in runs])
+    if content and _plainly_safe(content):
+        assert _chars(content) == _parsed_chars(_inline(content, emphasis=True))

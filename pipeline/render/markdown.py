@@ -30,6 +30,7 @@ from pipeline.render.parts import link_groups, safe_href
 
 EMPHASIS = {"strong": "**", "em": "*"}
 ALWAYS_ESCAPED = set("\\*_[]<`~")
+_NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~]")
 ENTITY_LIKE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 LINE_START_BLOCK = re.compile(r"([#>+=-])|([0-9]{1,9})([.)])")
 
@@ -149,24 +150,29 @@ def _plainly_safe(content: Inline) -> bool:
     """True when CommonMark certainly reads the emphasis back, so no parse is needed.
 
     That holds when every emphasised run stands alone (its neighbours carry no emphasis or
-    code), has a single mark, and starts and ends with a letter or digit: its opening
-    delimiter is then left-flanking and its closing one right-flanking whatever surrounds
-    them. Anything else is checked by parsing the rendered text back.
+    code), has a single mark, and each of its delimiters touches a letter or digit inside,
+    or whitespace (or the paragraph's edge) outside: the opening delimiter is then
+    left-flanking and the closing one right-flanking. A link's edge counts as neither (a
+    bracket stands there). Anything else is checked by parsing the rendered text back.
     """
     previous_emphasis = False
-    for run in content:
+    for index, run in enumerate(content):
         emphasis = [m for m in run.marks if m in EMPHASIS]
         if not emphasis:
             previous_emphasis = False
             continue
         core = run.text.strip()
-        if (
-            previous_emphasis
-            or len(emphasis) > 1
-            or "code" in run.marks
-            or not core
-            or not (core[0].isalnum() and core[-1].isalnum())
-        ):
+        if previous_emphasis or len(emphasis) > 1 or "code" in run.marks or not core:
+            return False
+        before = content[index - 1] if index > 0 else None
+        after = content[index + 1] if index + 1 < len(content) else None
+        space_before = run.text[0].isspace() or (
+            before is None or (before.href == run.href and before.text[-1:].isspace())
+        )
+        space_after = run.text[-1].isspace() or (
+            after is None or (after.href == run.href and after.text[:1].isspace())
+        )
+        if not (core[0].isalnum() or space_before) or not (core[-1].isalnum() or space_after):
             return False
         previous_emphasis = True
     return True
@@ -251,10 +257,12 @@ def escape_text(text: str, *, at_line_start: bool) -> str:
     """Backslash-escape what Markdown would read as syntax; newlines become hard breaks."""
     lines = []
     for number, line in enumerate(text.split("\n")):
-        escaped = "".join(
-            "\\" + ch if ch in ALWAYS_ESCAPED and not _intraword(line, i) else ch
-            for i, ch in enumerate(line)
-        )
+        escaped = line
+        if _NEEDS_ESCAPE.search(line):  # most lines hold none: skip the per-character pass
+            escaped = "".join(
+                "\\" + ch if ch in ALWAYS_ESCAPED and not _intraword(line, i) else ch
+                for i, ch in enumerate(line)
+            )
         escaped = ENTITY_LIKE.sub(lambda m: "\\" + m.group(), escaped)
         if escaped.endswith("!"):
             escaped = escaped[:-1] + "\\!"  # "!" before a following link would make an image

@@ -109,15 +109,16 @@ def safe_href(href: str | None, *, allow_relative: bool = True) -> str | None:
 
 def normalize_runs(content: list[Run]) -> list[Run]:
     """Marks in one order, unsafe links dropped, neighbours with equal marks and link joined."""
-    cleaned = [
-        Run(
-            text=run.text,
-            marks=tuple(m for m in MARK_ORDER if m in run.marks),
-            href=safe_href(run.href),
-        )
-        for run in content
-    ]
-    return merge_runs(cleaned)
+    return merge_runs([_normalized(run) for run in content])
+
+
+def _normalized(run: Run) -> Run:
+    # the common run is already clean: reuse it instead of building (and validating) a copy
+    marks = tuple(m for m in MARK_ORDER if m in run.marks)
+    href = safe_href(run.href) if run.href else None
+    if marks == run.marks and href == run.href:
+        return run
+    return Run.model_construct(text=run.text, marks=marks, href=href)
 
 
 def link_groups(content: list[Run]) -> list[tuple[str | None, list[Run]]]:
