@@ -45,9 +45,10 @@ from connectors.base import (
     Transient,
     retry_after_seconds,
 )
+from connectors.social import social_texts
 from connectors.tid import is_tid, later_tid, new_tid
 from pipeline.document import Essay
-from pipeline.render.composer import announcement, shorten, teaser_of, thread
+from pipeline.render.composer import shorten, teaser_of
 from pipeline.render.facets import bluesky_facets
 from pipeline.render.lengths import RULES, LengthRule, graphemes
 
@@ -102,15 +103,7 @@ class Bluesky(Connector):
         rule = cls.length_rule(ctx)
         link = ctx.link or essay.canonical_url
         options = ctx.options
-        if options.get("mode", "announcement") == "thread":
-            texts = thread(essay, link, rule, numbered=bool(options.get("numbered", True)))
-        else:
-            kw: dict[str, Any] = {}
-            if options.get("template"):
-                kw["template"] = options["template"]
-            if options.get("hashtag_style"):
-                kw["hashtag_style"] = options["hashtag_style"]
-            texts = [announcement(essay, link, rule, **kw)]
+        texts = social_texts("bluesky", essay, ctx, rule)
         created_at = _created_at(options.get("now"), essay.publish_at)
         langs = _langs(options.get("langs"), essay.language)
         repo = str(options.get("handle") or options.get("identifier") or "")

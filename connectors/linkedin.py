@@ -26,6 +26,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -46,6 +47,7 @@ from connectors.base import (
     Transient,
     retry_after_seconds,
 )
+from connectors.social import social_texts
 from pipeline.document import Essay
 from pipeline.render import composer
 from pipeline.render.hashtags import hashtags
@@ -89,27 +91,20 @@ class LinkedIn(Connector):
             )
         rule = cls.length_rule(ctx)
         link = ctx.link or essay.canonical_url
-        style = options.get("hashtag_style", "camel")
-        try:
-            if options.get("mode", "announcement") == "thread":
-                text = composer.thread(essay, link, rule, numbered=False)[0]
-            else:
-                default = CARD_TEMPLATE if link else composer.DEFAULT_TEMPLATE
-                text = composer.announcement(
-                    essay,
-                    link,
-                    rule,
-                    template=options.get("template") or default,
-                    hashtag_style=style,
-                )
-        except ValueError as exc:
-            raise Rejected(f"linkedin: {exc}") from exc
+        # LinkedIn has no threads: `mode: thread` posts the thread's first part, unnumbered
+        single = {**options, "numbered": False} if options.get("mode") == "thread" else options
+        default = CARD_TEMPLATE if link else composer.DEFAULT_TEMPLATE
+        text = social_texts(
+            "linkedin", essay, replace(ctx, options=single), rule, default_template=default
+        )[0]
         body: dict[str, Any] = {}
         if options.get("author"):
             body["author"] = str(options["author"])
         body.update(
             {
-                "commentary": to_little(text, hashtags(essay.tags, style)),
+                "commentary": to_little(
+                    text, hashtags(essay.tags, options.get("hashtag_style") or "camel")
+                ),
                 "visibility": visibility,
                 "distribution": {
                     "feedDistribution": "MAIN_FEED",

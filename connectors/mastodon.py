@@ -47,8 +47,8 @@ from connectors.base import (
     Transient,
     retry_after_seconds,
 )
+from connectors.social import social_texts
 from pipeline.document import Essay
-from pipeline.render import composer
 from pipeline.render.lengths import LengthRule, count_mastodon
 
 DEFAULT_LIMITS: dict[str, int] = {"max_characters": 500, "characters_reserved_per_url": 23}
@@ -96,22 +96,7 @@ class Mastodon(Connector):
         # spoiler_text counts towards the limit (StatusLengthValidator joins both).
         spoiler_length = base.count(spoiler) if spoiler else 0
         rule = LengthRule(base.limit - spoiler_length, base.count, "mastodon")
-        link = ctx.link or essay.canonical_url
-        try:
-            if options.get("mode", "announcement") == "thread":
-                texts = composer.thread(essay, link, rule)
-            else:
-                texts = [
-                    composer.announcement(
-                        essay,
-                        link,
-                        rule,
-                        template=options.get("template") or composer.DEFAULT_TEMPLATE,
-                        hashtag_style=options.get("hashtag_style", "camel"),
-                    )
-                ]
-        except ValueError as exc:
-            raise Rejected(f"mastodon: {exc}") from exc
+        texts = social_texts("mastodon", essay, ctx, rule)
         posts = []
         for index, text in enumerate(texts):
             body: dict[str, Any] = {

@@ -46,8 +46,8 @@ from connectors.base import (
     Transient,
     host_of,
 )
+from connectors.social import social_texts
 from pipeline.document import Essay, block_text
-from pipeline.render import composer
 from pipeline.render.lengths import RULES, LengthRule, count_telegram
 from pipeline.render.parts import blocks_for
 from pipeline.render.telegram import escape, escape_attribute, render_telegram_html
@@ -93,22 +93,12 @@ class Telegram(Connector):
         link = ctx.link or essay.canonical_url
         mode = options.get("mode", "announcement")
         rule = cls.length_rule(ctx)
-        try:
-            if mode == "full":
-                texts = _full_messages(essay, link)
-            elif mode == "thread":
-                texts = [_bold_title(t, essay.title) for t in composer.thread(essay, link, rule)]
-            else:
-                plain = composer.announcement(
-                    essay,
-                    link,
-                    rule,
-                    template=options.get("template") or composer.DEFAULT_TEMPLATE,
-                    hashtag_style=options.get("hashtag_style", "camel"),
-                )
-                texts = [_bold_title(plain, essay.title)]
-        except ValueError as exc:
-            raise Rejected(f"telegram: {exc}") from exc
+        if mode == "full":
+            texts = _full_messages(essay, link)
+        else:
+            texts = [
+                _bold_title(t, essay.title) for t in social_texts("telegram", essay, ctx, rule)
+            ]
         posts = []
         for index, text in enumerate(texts):
             body: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}

@@ -43,8 +43,8 @@ from connectors.base import (
     Transient,
     retry_after_seconds,
 )
+from connectors.social import social_texts
 from pipeline.document import Essay
-from pipeline.render import composer
 from pipeline.render.lengths import RULES, LengthRule
 
 API = "/v1.0"
@@ -75,24 +75,9 @@ class Threads(Connector):
 
     @classmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
-        options = ctx.options
         rule = cls.length_rule(ctx)
         link = ctx.link or essay.canonical_url
-        try:
-            if options.get("mode", "announcement") == "thread":
-                texts = composer.thread(essay, link, rule)
-            else:
-                texts = [
-                    composer.announcement(
-                        essay,
-                        link,
-                        rule,
-                        template=options.get("template") or composer.DEFAULT_TEMPLATE,
-                        hashtag_style=options.get("hashtag_style", "camel"),
-                    )
-                ]
-        except ValueError as exc:
-            raise Rejected(f"threads: {exc}") from exc
+        texts = social_texts("threads", essay, ctx, rule)
         posts = []
         for index, text in enumerate(texts):
             body: dict[str, Any] = {"media_type": "TEXT", "text": text}

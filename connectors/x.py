@@ -42,8 +42,8 @@ from connectors.base import (
     Transient,
     retry_after_seconds,
 )
+from connectors.social import social_texts
 from pipeline.document import Essay
-from pipeline.render import composer
 from pipeline.render.lengths import RULES, LengthRule, find_urls
 
 OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
@@ -72,24 +72,8 @@ class X(Connector):
 
     @classmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
-        options = ctx.options
         rule = cls.length_rule(ctx)
-        link = ctx.link or essay.canonical_url
-        try:
-            if options.get("mode", "announcement") == "thread":
-                texts = composer.thread(essay, link, rule)
-            else:
-                texts = [
-                    composer.announcement(
-                        essay,
-                        link,
-                        rule,
-                        template=options.get("template") or composer.DEFAULT_TEMPLATE,
-                        hashtag_style=options.get("hashtag_style", "camel"),
-                    )
-                ]
-        except ValueError as exc:
-            raise Rejected(f"x: {exc}") from exc
+        texts = social_texts("x", essay, ctx, rule)
         posts = [
             Post(request={"text": text}, text=text, length=rule.count(text), limit=rule.limit)
             for text in texts
