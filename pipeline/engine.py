@@ -606,30 +606,16 @@ class Engine:
             )
         delay = wait if wait is not None else self.backoff(row.attempts)
         due = self.now() + timedelta(seconds=max(delay, 0.0))
-        with self.store.session() as session, session.begin():
-            session.execute(
-                update(PublicationRow)
-                .where(PublicationRow.id == row.id)
-                .values(
-                    state=State.SCHEDULED.value,
-                    due_at=due,
-                    last_error=self.store.redact(str(exc)),
-                    claimed_by=None,
-                    lease_until=None,
-                    updated_at=self.now(),
-                )
-            )
-            self.store.add_event(
-                session,
-                "publication.retry",
-                essay_id=row.essay_id,
-                publication_id=row.id,
-                target=row.target,
-                attempt=row.attempts,
-                error=str(exc),
-                retry_at=due,
-                error_type=type(exc).__name__,
-            )
+        self._settle(
+            row,
+            State.SCHEDULED,
+            {"due_at": due, "last_error": self.store.redact(str(exc))},
+            "publication.retry",
+            attempt=row.attempts,
+            error=str(exc),
+            retry_at=due,
+            error_type=type(exc).__name__,
+        )
         log.warning(
             "publication will retry",
             error=str(exc),
@@ -644,56 +630,22 @@ class Engine:
 
         Not an attempt (nothing was sent), so `attempts` is given back.
         """
-        now = self.now()
-        due = now + timedelta(seconds=wait)
-        with self.store.session() as session, session.begin():
-            session.execute(
-                update(PublicationRow)
-                .where(PublicationRow.id == row.id)
-                .values(
-                    state=State.SCHEDULED.value,
-                    due_at=due,
-                    attempts=PublicationRow.attempts - 1,
-                    claimed_by=None,
-                    lease_until=None,
-                    updated_at=now,
-                )
-            )
-            self.store.add_event(
-                session,
-                "publication.deferred",
-                essay_id=row.essay_id,
-                publication_id=row.id,
-                target=row.target,
-                until=due,
-                why="the target's rate limit is used up",
-            )
+        due = self.now() + timedelta(seconds=wait)
+        self._settle(
+            row,
+            State.SCHEDULED,
+            {"due_at": due, "attempts": PublicationRow.attempts - 1},
+            "publication.deferred",
+            until=due,
+            why="the target's rate limit is used up",
+        )
         log.info("publication deferred by rate limit", until=due.isoformat())
         self._announce([row.id])
         return State.SCHEDULED
 
     def _fail(self, row: PublicationRow, message: str, next_step: str, log: Any) -> State:
         text = self.store.redact(f"{message} -- next step: {next_step}")
-        with self.store.session() as session, session.begin():
-            session.execute(
-                update(PublicationRow)
-                .where(PublicationRow.id == row.id)
-                .values(
-                    state=State.FAILED.value,
-                    last_error=text,
-                    claimed_by=None,
-                    lease_until=None,
-                    updated_at=self.now(),
-                )
-            )
-            self.store.add_event(
-                session,
-                "publication.failed",
-                essay_id=row.essay_id,
-                publication_id=row.id,
-                target=row.target,
-                error=text,
-            )
+        self._settle(row, State.FAILED, {"last_error": text}, "publication.failed", error=text)
         log.error("publication failed", error=text)
         self.notifier.notify(
             f"publication {row.id} to {row.target} failed",
@@ -704,27 +656,39 @@ class Engine:
         )
         return State.FAILED
 
-    def _awaiting_manual(self, row: PublicationRow, exc: HandedOff, log: Any) -> State:
+    def _settle(
+        self, row: PublicationRow, state: State, values: dict[str, Any], event: str, **data: Any
+    ) -> None:
+        """Release the claim with the new state and values, and append the event: one commit."""
         with self.store.session() as session, session.begin():
             session.execute(
                 update(PublicationRow)
                 .where(PublicationRow.id == row.id)
                 .values(
-                    state=State.AWAITING_MANUAL.value,
-                    last_error=None,
+                    state=state.value,
                     claimed_by=None,
                     lease_until=None,
                     updated_at=self.now(),
+                    **values,
                 )
             )
             self.store.add_event(
                 session,
-                "publication.awaiting-manual",
+                event,
                 essay_id=row.essay_id,
                 publication_id=row.id,
                 target=row.target,
-                location=exc.location,
+                **data,
             )
+
+    def _awaiting_manual(self, row: PublicationRow, exc: HandedOff, log: Any) -> State:
+        self._settle(
+            row,
+            State.AWAITING_MANUAL,
+            {"last_error": None},
+            "publication.awaiting-manual",
+            location=exc.location,
+        )
         message = (
             f"{exc.message}. Prepared post: {exc.location}. When it is live, run: "
             f"crosspost confirm {row.id} <URL>"
