@@ -17,6 +17,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
@@ -373,6 +374,24 @@ def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
     return any(marker in text for marker in markers)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC time; a naive one is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def schedule_on_platform(publish_at: datetime, options: Mapping[str, Any]) -> bool:
+    """Let the platform hold the post until `publish_at`? Only when the account asks
+    (`schedule_on_platform`) and, when the engine passed `now`, only for a time still ahead."""
+    if not options.get("schedule_on_platform"):
+        return False
+    now = options.get("now")
+    if now is None:
+        return True
+    if isinstance(now, str):
+        now = datetime.fromisoformat(now)
+    return as_utc(publish_at) > as_utc(now)
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Parse a `Retry-After` header: seconds, or an HTTP date."""
     if not value:
@@ -380,7 +399,6 @@ def retry_after_seconds(value: str | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        from datetime import UTC, datetime
         from email.utils import parsedate_to_datetime
 
         try:

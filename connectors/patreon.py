@@ -37,7 +37,7 @@ import html
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,8 +58,10 @@ from connectors.base import (
     Remote,
     RenderContext,
     Transient,
+    as_utc,
     host_of,
     retry_after_seconds,
+    schedule_on_platform,
 )
 from connectors.local_files import home_folder, write_atomic
 from pipeline.document import Essay
@@ -120,7 +122,7 @@ class Patreon(Connector):
             "tags": list(dict.fromkeys(t.strip() for t in essay.tags if t.strip())),
             "scheduled_for": None,
         }
-        if essay.publish_at is not None and _scheduled(essay.publish_at, options):
+        if essay.publish_at is not None and schedule_on_platform(essay.publish_at, options):
             body["scheduled_for"] = _iso(essay.publish_at)
         return Draft(
             platform=cls.platform,
@@ -477,24 +479,8 @@ def teaser(text: str, limit: int = TEASER_LIMIT) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
-def _scheduled(publish_at: datetime, options: Mapping[str, Any]) -> bool:
-    """Schedule on Patreon only when asked to, and only for a moment still ahead."""
-    if not options.get("schedule_on_platform"):
-        return False
-    now = options.get("now")
-    if now is None:
-        return True
-    if isinstance(now, str):
-        now = datetime.fromisoformat(now)
-    return _utc(publish_at) > _utc(now)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _iso(moment: datetime) -> str:
-    return _utc(moment).isoformat(timespec="seconds")
+    return as_utc(moment).isoformat(timespec="seconds")
 
 
 def _safe_name(text: str) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
@@ -44,7 +44,9 @@ from connectors.base import (
     Remote,
     RenderContext,
     Transient,
+    as_utc,
     retry_after_seconds,
+    schedule_on_platform,
 )
 from pipeline.document import Essay
 from pipeline.render.parts import blocks_for
@@ -91,7 +93,7 @@ class Substack(Connector):
             body["draft_section_id"] = int(section)
             body["section_chosen"] = True
         extras: dict[str, Any] = {"send": bool(options.get("send_email", False))}
-        if essay.publish_at is not None and _scheduled(essay.publish_at, options):
+        if essay.publish_at is not None and schedule_on_platform(essay.publish_at, options):
             extras["post_date"] = _iso(essay.publish_at)
         return Draft(
             platform=cls.platform,
@@ -282,24 +284,8 @@ def _choice(options: Mapping[str, Any], name: str, allowed: tuple[str, ...], def
     return value
 
 
-def _scheduled(publish_at: datetime, options: Mapping[str, Any]) -> bool:
-    """Schedule on Substack only when asked to, and only for a moment still ahead."""
-    if not options.get("schedule_on_platform"):
-        return False
-    now = options.get("now")
-    if now is None:
-        return True
-    if isinstance(now, str):
-        now = datetime.fromisoformat(now)
-    return _utc(publish_at) > _utc(now)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _iso(moment: datetime) -> str:
-    return _utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _title(post: Mapping[str, Any]) -> str:

@@ -41,6 +41,7 @@ from connectors.base import (
     RenderContext,
     Transient,
     retry_after_seconds,
+    schedule_on_platform,
 )
 from pipeline.document import Essay, slugify
 from pipeline.render.html import render_html
@@ -82,7 +83,7 @@ class WordPress(Connector):
             "tags": list(dict.fromkeys(essay.tags)),
             "categories": _names(options.get("categories")),
         }
-        if essay.publish_at is not None and _scheduled(essay.publish_at, options):
+        if essay.publish_at is not None and schedule_on_platform(essay.publish_at, options):
             body["status"] = "future"
             body["date_gmt"] = wp_gmt(essay.publish_at)
         extras: dict[str, Any] = {}
@@ -386,26 +387,6 @@ def wp_gmt(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _scheduled(publish_at: datetime, options: Mapping[str, Any]) -> bool:
-    """Schedule on the site only when asked to, and only for a moment still ahead.
-
-    Render stays pure: "now" comes from `options["now"]` when the engine passes it;
-    without it the essay's `publish_at` is taken as the schedule.
-    """
-    if not options.get("schedule_on_platform"):
-        return False
-    now = options.get("now")
-    if now is None:
-        return True
-    if isinstance(now, str):
-        now = datetime.fromisoformat(now)
-    return _utc(publish_at) > _utc(now)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _names(value: Any) -> list[str]:
