@@ -374,6 +374,27 @@ def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
     return any(marker in text for marker in markers)
 
 
+def error_for(
+    what: str, status: int, message: str | None, retry_after: float | None = None
+) -> PublishError:
+    """The family member for an HTTP error answer that the platform gives no special meaning:
+    401 refused credentials, 429 wait, 5xx try later, anything else refused as sent."""
+    if status == 401:
+        return AuthExpired(
+            f"{what}: the credentials were refused", platform_message=message, status=status
+        )
+    if status == 429:
+        return RateLimited(
+            f"{what}: rate limited",
+            retry_after=retry_after,
+            platform_message=message,
+            status=status,
+        )
+    if status >= 500:
+        return Transient(f"{what}: server error {status}", platform_message=message, status=status)
+    return Rejected(f"{what}: request refused ({status})", platform_message=message, status=status)
+
+
 def as_utc(moment: datetime) -> datetime:
     """An aware UTC time; a naive one is taken as UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

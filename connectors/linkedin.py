@@ -45,6 +45,7 @@ from connectors.base import (
     Remote,
     RenderContext,
     Transient,
+    error_for,
     retry_after_seconds,
 )
 from connectors.social import social_texts
@@ -176,13 +177,7 @@ class LinkedIn(Connector):
                 platform_message=message,
                 status=status,
             )
-        if status >= 500:
-            raise Transient(
-                f"{what}: server error {status}", platform_message=message, status=status
-            )
-        raise Rejected(
-            f"{what}: request refused ({status})", platform_message=message, status=status
-        )
+        raise error_for(what, status, message)
 
     def _userinfo(self) -> dict[str, Any]:
         if self._member is None:

@@ -40,11 +40,11 @@ from connectors.base import (
     Kind,
     Post,
     PublishError,
-    RateLimited,
     Rejected,
     Remote,
     RenderContext,
     Transient,
+    error_for,
     retry_after_seconds,
 )
 from connectors.social import social_texts
@@ -168,20 +168,7 @@ class Mastodon(Connector):
             raise AuthExpired(
                 f"{what}: the access token was refused", platform_message=message, status=status
             )
-        if status == 429:
-            raise RateLimited(
-                f"{what}: rate limited",
-                retry_after=_reset_wait(response),
-                platform_message=message,
-                status=status,
-            )
-        if status >= 500:
-            raise Transient(
-                f"{what}: server error {status}", platform_message=message, status=status
-            )
-        raise Rejected(
-            f"{what}: request refused ({status})", platform_message=message, status=status
-        )
+        raise error_for(what, status, message, retry_after=_reset_wait(response))
 
     def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:
         body = dict(post.request)

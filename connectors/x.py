@@ -35,11 +35,10 @@ from connectors.base import (
     Draft,
     Kind,
     Post,
-    RateLimited,
     Rejected,
     Remote,
     RenderContext,
-    Transient,
+    error_for,
     retry_after_seconds,
 )
 from connectors.social import social_texts
@@ -132,20 +131,7 @@ class X(Connector):
                 platform_message=message,
                 status=status,
             )
-        if status == 429:
-            raise RateLimited(
-                f"{what}: rate limited",
-                retry_after=_reset_wait(response),
-                platform_message=message,
-                status=status,
-            )
-        if status >= 500:
-            raise Transient(
-                f"{what}: server error {status}", platform_message=message, status=status
-            )
-        raise Rejected(
-            f"{what}: request refused ({status})", platform_message=message, status=status
-        )
+        raise error_for(what, status, message, retry_after=_reset_wait(response))
 
     # -- wire half -------------------------------------------------------
 
