@@ -36,8 +36,8 @@ from tests.daemon_helpers import (
     wait_for,
 )
 from tests.emulators.latency_target import SlowMastodon
+from tests.pg import throwaway_database
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 TOKEN = "scale-out-test-token"
 BACKLOG = 200
 
@@ -45,21 +45,8 @@ BACKLOG = 200
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A database of this test's own: the workers publish every due row they find."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"crosspost_scale_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("crosspost_scale") as url:
+        yield url
 
 
 @pytest.fixture
