@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from connectors.base import Connector
+if TYPE_CHECKING:  # the registry itself stays cheap to import: settings validate against it
+    from connectors.base import Connector
 
 REGISTRY: dict[str, str] = {
     # local targets: the embedded default, no account needed

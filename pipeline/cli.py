@@ -31,16 +31,14 @@ def home_of(args: argparse.Namespace) -> Path:
     return Path(args.home or os.environ.get("CROSSPOST_HOME") or ".").resolve()
 
 
-def open_engine(args: argparse.Namespace, console: bool = True) -> Any:
-    from pipeline.engine import Engine
-    from pipeline.logs import setup_logging
+def open_home(args: argparse.Namespace) -> tuple[Path, Any]:
+    """The home folder and its settings, with the folders made and file modes checked."""
     from pipeline.settings import load_settings, warn_if_world_readable
 
     home = home_of(args)
     settings = load_settings(home)
     for folder in HOME_FOLDERS:
         (home / folder).mkdir(parents=True, exist_ok=True)
-    setup_logging(home / "logs", settings.secret_values(), settings.log_level, console=console)
     for private in ("crosspost.toml", ".env"):
         warning = warn_if_world_readable(home / private, settings.secret_values())
         if warning:
@@ -49,7 +47,28 @@ def open_engine(args: argparse.Namespace, console: bool = True) -> Any:
         db = home / "crosspost.db"
         os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
         db.chmod(0o600)
+    return home, settings
+
+
+def open_engine(args: argparse.Namespace, console: bool = True) -> Any:
+    from pipeline.engine import Engine
+    from pipeline.logs import setup_logging
+
+    home, settings = open_home(args)
+    setup_logging(home / "logs", settings.secret_values(), settings.log_level, console=console)
     return Engine(home, settings)
+
+
+def open_view(args: argparse.Namespace) -> Any:
+    """Settings and store only, for read-only commands: no engine, connectors or HTTP
+    libraries are imported, so `crosspost status` starts fast."""
+    from types import SimpleNamespace
+
+    from pipeline.store import Store
+
+    home, settings = open_home(args)
+    store = Store(settings.db_url(home), secrets=settings.secret_values())
+    return SimpleNamespace(settings=settings, store=store, close=store.close)
 
 
 def parse_when(text: str, zone: Any) -> datetime:
@@ -246,7 +265,7 @@ def print_status(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    engine = open_engine(args, console=False)
+    engine = open_view(args)
     try:
         print_status(engine, args.json, args.essay, everything=args.all)
     finally:
