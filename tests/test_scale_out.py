@@ -204,7 +204,8 @@ def test_a_daemon_over_more_rows_than_timers_fires_what_falls_due(tmp_path: Path
     far = add_rows(home, [now + timedelta(minutes=10, seconds=n) for n in range(3 * MAX_JOBS)])
     daemon = start_daemon(home)
     try:
-        assert wait_for(lambda: "daemon started" in (home / "logs" / "crosspost.jsonl").read_text())
+        log = home / "logs" / "crosspost.jsonl"  # written once the daemon is up
+        assert wait_for(lambda: log.exists() and "daemon started" in log.read_text())
         soon = add_rows(home, [datetime.now(UTC) + timedelta(seconds=1)] * 4)  # as `reschedule`
         store = Store(f"sqlite:///{home / 'crosspost.db'}")
         try:
