@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo-home
 
-.PHONY: setup demo test lint format bench bench-quick clean
+.PHONY: setup demo test lint format pandoc bench bench-quick clean
 
 $(BIN)/crosspost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,15 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup
+# pandoc is the conversion peer; the scheduler section also uses PostgreSQL on 127.0.0.1:5432
+pandoc:
+	@command -v pandoc >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends pandoc) \
+		|| echo "pandoc could not be installed: the conversion section runs without its peer"
+
+bench: setup pandoc
 	$(BIN)/python -m bench.run
 
-bench-quick: setup
+bench-quick: setup pandoc
 	$(BIN)/python -m bench.run --quick
 
 clean:
