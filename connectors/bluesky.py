@@ -22,7 +22,6 @@ is 400 `ExpiredToken`; 429 `RateLimitExceeded` carries `Retry-After` / `RateLimi
 from __future__ import annotations
 
 import copy
-import mimetypes
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -47,6 +46,7 @@ from connectors.base import (
 )
 from connectors.social import social_texts
 from connectors.tid import is_tid, later_tid, new_tid
+from pipeline import fetch
 from pipeline.document import Essay
 from pipeline.render.composer import shorten, teaser_of
 from pipeline.render.facets import bluesky_facets
@@ -236,28 +236,13 @@ class Bluesky(Connector):
     def _thumb(self, url: str) -> dict[str, Any] | None:
         """The image as an uploaded blob, or None when it cannot be a thumb (a card without
         a picture beats no post): not http(s), unreachable, not an image, or too large."""
-        if urlsplit(url).scheme not in {"http", "https"}:
-            return None
         try:
-            answer = self.request("GET", url, stream=True, timeout=THUMB_TIMEOUT)
-        except PublishError:
+            image = fetch.fetch_image(
+                url, max_bytes=THUMB_MAX_BYTES, timeout=THUMB_TIMEOUT, guess_type=True
+            )
+        except fetch.FetchError:
             return None
-        with answer:
-            if answer.status_code != 200:
-                return None
-            mime = (answer.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if not mime.startswith("image/"):
-                mime = mimetypes.guess_type(urlsplit(url).path)[0] or ""
-            if not mime.startswith("image/"):
-                return None
-            data = bytearray()
-            try:
-                for chunk in answer.iter_content(64 * 1024):
-                    data.extend(chunk)
-                    if len(data) > THUMB_MAX_BYTES:
-                        return None
-            except requests.RequestException:
-                return None
+        mime, data = image.content_type, image.content
         try:
             uploaded = self._call(
                 "POST",

@@ -38,6 +38,7 @@ from connectors.base import (
     Transient,
     retry_after_seconds,
 )
+from pipeline import fetch
 from pipeline.document import Essay
 from pipeline.render.html import render_html
 from pipeline.render.parts import blocks_for
@@ -364,29 +365,14 @@ def _is_web_url(src: str) -> bool:
 
 def fetch_image(source: str) -> tuple[str, bytes, str] | None:
     """Download an http(s) image, at most `IMAGE_MAX_BYTES`; None on any failure."""
-    if not _is_web_url(source):
-        return None
     try:
-        with requests.get(source, stream=True, timeout=IMAGE_TIMEOUT) as response:
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-            if not response.ok or not content_type.startswith("image/"):
-                return None
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > IMAGE_MAX_BYTES:
-                return None
-            data = b""
-            for chunk in response.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > IMAGE_MAX_BYTES:
-                    return None
-    except requests.RequestException:
-        return None
-    if not data:
+        image = fetch.fetch_image(source, max_bytes=IMAGE_MAX_BYTES, timeout=IMAGE_TIMEOUT)
+    except fetch.FetchError:
         return None
     name = urlsplit(source).path.rsplit("/", 1)[-1] or "image"
     if "." not in name:
-        name = f"{name}.{content_type.split('/')[-1].split('+')[0]}"
-    return name, data, content_type
+        name = f"{name}.{image.content_type.split('/')[-1].split('+')[0]}"
+    return name, image.content, image.content_type
 
 
 def _copy_body(post: Post) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from connectors.base import (
     retry_after_seconds,
 )
 from connectors.social import social_texts
+from pipeline import fetch
 from pipeline.document import Essay
 from pipeline.render.lengths import LengthRule, count_mastodon
 
@@ -231,28 +232,18 @@ class Mastodon(Connector):
                 next_step="use an absolute http(s) image URL or set attach_image = false",
             )
         try:
-            response = self.http.get(src, timeout=IMAGE_TIMEOUT, stream=True)
-        except requests.RequestException as exc:
-            raise Transient(
-                f"mastodon: could not fetch the image from {urlsplit(src).netloc}"
-            ) from exc
-        with response:
-            if response.status_code >= 400:
-                error = Transient if response.status_code >= 500 else Rejected
-                raise error(f"mastodon: the image {src!r} answered {response.status_code}")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > IMAGE_MAX_BYTES:
-                    raise Rejected(
-                        f"mastodon: the image {src!r} is larger than {IMAGE_MAX_BYTES} bytes",
-                        next_step="use a smaller image or set attach_image = false",
-                    )
-                chunks.append(chunk)
-            content_type = response.headers.get("Content-Type", "application/octet-stream")
+            got = fetch.fetch(src, max_bytes=IMAGE_MAX_BYTES, timeout=IMAGE_TIMEOUT)
+        except fetch.FetchError as exc:
+            if exc.status is not None and exc.status < 500:
+                raise Rejected(f"mastodon: the image {src!r}: {exc}") from None
+            if "larger than" in str(exc):
+                raise Rejected(
+                    f"mastodon: the image {src!r} is larger than {IMAGE_MAX_BYTES} bytes",
+                    next_step="use a smaller image or set attach_image = false",
+                ) from None
+            raise Transient(f"mastodon: could not fetch the image: {exc}") from None
         filename = urlsplit(src).path.rsplit("/", 1)[-1] or "image"
-        return b"".join(chunks), filename, content_type.split(";")[0].strip()
+        return got.content, filename, got.content_type or "application/octet-stream"
 
 
 # ---------------------------------------------------------------- helpers

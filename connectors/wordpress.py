@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -43,6 +42,7 @@ from connectors.base import (
     retry_after_seconds,
     schedule_on_platform,
 )
+from pipeline import fetch
 from pipeline.document import Essay, slugify
 from pipeline.render.html import render_html
 from pipeline.render.parts import blocks_for
@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 API = "/wp-json/wp/v2"
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_SECONDS = 10.0
-IMAGE_MAX_REDIRECTS = 5
 TAXONOMIES = ("tags", "categories")
 
 
@@ -319,45 +318,19 @@ class ImageUnavailable(Exception):
 def fetch_image(source: str) -> tuple[str, bytes, str]:
     """Download an http(s) image: at most 10 MB, 10 s in all, a few redirects, no loops.
 
-    Returns (file name, bytes, content type). The download uses its own session so the
-    site's credentials never travel to the image's host.
+    Returns (file name, bytes, content type). The download never carries the site's
+    credentials (`pipeline.fetch` uses a session of its own).
     """
-    if not _is_web_url(source):
-        raise ImageUnavailable(f"not an http(s) image URL: {_shown(source)}")
-    deadline = time.monotonic() + IMAGE_SECONDS
-    with requests.Session() as session:
-        session.max_redirects = IMAGE_MAX_REDIRECTS
-        try:
-            with session.get(source, stream=True, timeout=(5.0, IMAGE_SECONDS)) as response:
-                if not _is_web_url(response.url):
-                    raise ImageUnavailable(f"redirected away from http(s): {_shown(source)}")
-                content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-                if not response.ok:
-                    raise ImageUnavailable(f"HTTP {response.status_code} for {_shown(source)}")
-                if not content_type.lower().startswith("image/"):
-                    raise ImageUnavailable(f"not an image ({content_type or 'no type'})")
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > IMAGE_MAX_BYTES:
-                    raise ImageUnavailable(f"image larger than {IMAGE_MAX_BYTES} bytes")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(64 * 1024):
-                    size += len(chunk)
-                    if size > IMAGE_MAX_BYTES:
-                        raise ImageUnavailable(f"image larger than {IMAGE_MAX_BYTES} bytes")
-                    if time.monotonic() > deadline:
-                        raise ImageUnavailable(f"image download took over {IMAGE_SECONDS:.0f} s")
-                    chunks.append(chunk)
-        except requests.TooManyRedirects as exc:
-            raise ImageUnavailable(f"too many redirects for {_shown(source)}") from exc
-        except requests.RequestException as exc:
-            raise ImageUnavailable(
-                f"cannot download {_shown(source)}: {type(exc).__name__}"
-            ) from exc
-    data = b"".join(chunks)
-    if not data:
-        raise ImageUnavailable(f"empty image at {_shown(source)}")
-    return _file_name(source, content_type), data, content_type
+    try:
+        image = fetch.fetch_image(
+            source,
+            max_bytes=IMAGE_MAX_BYTES,
+            timeout=(5.0, IMAGE_SECONDS),
+            total_seconds=IMAGE_SECONDS,
+        )
+    except fetch.FetchError as exc:
+        raise ImageUnavailable(str(exc)) from None
+    return _file_name(source, image.content_type), image.content, image.content_type
 
 
 def _file_name(source: str, content_type: str) -> str:
@@ -371,12 +344,6 @@ def _file_name(source: str, content_type: str) -> str:
     stem = urlsplit(source).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:80] or "image"
     return f"{stem}.{extension or 'img'}"
-
-
-def _shown(url: str) -> str:
-    """A URL for a log line: scheme, host and path only (a query may carry a token)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else "(not a URL)"
 
 
 # ---------------------------------------------------------------- helpers
