@@ -103,3 +103,18 @@ def everything_written(home: Path, extra: list[str] = ()) -> str:
         if path.is_file() and path.name != "crosspost.toml" and path.name != ".env":
             chunks.append(path.read_bytes().decode("utf-8", errors="replace"))
     return "\n".join(chunks)
+
+
+def secret_hits(written: str, secrets: dict[str, str]) -> list[str]:
+    """Every secret (or a recognisable half of one) found in `written`, named; [] is clean."""
+    hits = []
+    for name, value in secrets.items():
+        half = len(value) // 2
+        for label, part in (
+            ("whole", value),
+            ("first half", value[:half]),
+            ("second half", value[half:]),
+        ):
+            if len(part) >= 8 and part in written:
+                hits.append(f"{name} ({label}) x{written.count(part)}")
+    return hits
