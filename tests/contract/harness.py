@@ -62,5 +62,27 @@ class Harness(ABC):
         connector = self.connector()
         return type(connector).render(essay, self.context(essay))
 
+    def target_table(self, **options: Any) -> dict[str, Any]:
+        """This account as a `[targets.NAME]` table of crosspost.toml, for whole-program runs."""
+        account = self.connector().account
+        table: dict[str, Any] = {"platform": account.platform}
+        if account.base_url:
+            table["base_url"] = account.base_url
+        if account.credentials:
+            table["credentials"] = {
+                key: value.get_secret_value() for key, value in account.credentials.items()
+            }
+        merged = {**account.options, **options}
+        if merged:
+            table["options"] = merged
+        return table
+
+    def secrets(self) -> dict[str, str]:
+        """The credential values the program must never print or write, named by platform."""
+        account = self.connector().account
+        return {
+            f"{self.platform}.{k}": v.get_secret_value() for k, v in account.credentials.items()
+        }
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stop servers the harness started."""
