@@ -149,8 +149,8 @@ class Medium(Connector):
         raise NeedsPerson(
             f"medium: cannot tell whether {title!r} reached Medium: its API cannot read posts back",
             next_step="look for the post on https://medium.com/me/stories; if it is there, "
-            "mark the publication published with its URL (`crosspost confirm`), otherwise "
-            'retry it (option if_unsure = "resend" retries blindly)',
+            "mark the publication published with its URL (`crosspost confirm ID URL`), "
+            'otherwise `crosspost retry ID` (option if_unsure = "resend" retries blindly)',
         )
 
     def verify(self) -> str:

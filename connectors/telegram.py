@@ -190,8 +190,9 @@ class Telegram(Connector):
         raise NeedsPerson(
             f"telegram: cannot tell whether the message {first_line!r} reached {chat}: "
             "the Bot API cannot read a channel back",
-            next_step=f"look at {chat}; if the message is there mark the publication "
-            'published, otherwise retry it (option if_unsure = "resend" retries blindly)',
+            next_step=f"look at {chat}; if the message is there, mark the publication "
+            "published with its link (`crosspost confirm ID URL`), otherwise "
+            '`crosspost retry ID` (option if_unsure = "resend" retries blindly)',
         )
 
     def update(self, remote: Remote, draft: Draft) -> Remote:

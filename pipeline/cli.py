@@ -456,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
 
-    p = sub.add_parser("confirm", help="record the URL of a post published by hand (hand-off)")
+    p = sub.add_parser("confirm", help="record the URL of a post a person published or found")
     p.add_argument("id", type=int)
     p.add_argument("url")
     p.set_defaults(func=operator_step(lambda e, a: e.confirm(a.id, a.url), "confirmed"))

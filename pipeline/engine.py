@@ -28,6 +28,7 @@ from connectors import connector_class
 from connectors.base import (
     Account,
     Connector,
+    Dedupe,
     Draft,
     HandedOff,
     InDoubt,
@@ -710,7 +711,13 @@ class Engine:
     # ------------------------------------------------------------ operator steps
 
     def _operator_change(
-        self, pub_id: int, allowed: set[State], values: dict[str, Any], kind: str, **data: Any
+        self,
+        pub_id: int,
+        allowed: set[State],
+        values: dict[str, Any],
+        kind: str,
+        adjust: Callable[[PublicationRow], None] | None = None,
+        **data: Any,
     ) -> PublicationRow:
         with self.store.session() as session, session.begin():
             row = session.get(PublicationRow, pub_id)
@@ -721,6 +728,8 @@ class Engine:
                 raise ValueError(f"publication {pub_id} is {row.state}; this works on: {names}")
             for key, value in values.items():
                 setattr(row, key, value)
+            if adjust:
+                adjust(row)
             row.updated_at = self.now()
             self.store.add_event(
                 session,
@@ -739,7 +748,20 @@ class Engine:
             {State.FAILED, State.SCHEDULED, State.CANCELLED},
             {"state": State.SCHEDULED.value, "due_at": self.now(), "attempts": 0},
             "publication.retry-requested",
+            adjust=self._forget_unanswered,
         )
+
+    def _forget_unanswered(self, row: PublicationRow) -> None:
+        """On a platform that cannot be asked, a retry means a person looked and found nothing.
+
+        Without this, the post begun before a crash stays in doubt and the retry would only
+        ask the person again. Platforms with a look-up keep the mark: asking them is free.
+        """
+        if not row.progress or connector_class(row.platform).dedupe is not Dedupe.NONE:
+            return
+        answered = row.progress.get("remotes", {})
+        begun = [i for i in row.progress.get("begun", []) if str(i) in answered]
+        row.progress = {**row.progress, "begun": begun}
 
     def cancel(self, pub_id: int) -> PublicationRow:
         return self._operator_change(
@@ -759,12 +781,13 @@ class Engine:
         )
 
     def confirm(self, pub_id: int, url: str) -> PublicationRow:
-        """Record where a hand-off post went live; it then counts as published."""
+        """Record where a post a person published (hand-off) or found (after a lost answer on a
+        platform that cannot be asked) went live; it then counts as published."""
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"{url!r} is not an http(s) URL")
         row = self._operator_change(
             pub_id,
-            {State.AWAITING_MANUAL},
+            {State.AWAITING_MANUAL, State.FAILED},
             {
                 "state": State.PUBLISHED.value,
                 "remote_url": url,

@@ -6,6 +6,7 @@ One `Harness` per platform lives in `tests/contract/harness_<platform>.py` and e
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -31,6 +32,26 @@ def sample_essay(title: str = "Contract Essay", marker: str = "") -> Essay:
             Paragraph(content=[Run(text=f"Second paragraph {marker}.")]),
         ],
     )
+
+
+def toml_value(value: Any) -> str:
+    """A TOML value for the simple shapes a target table holds."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {type(value).__name__}")
+
+
+def toml_table(name: str, table: dict[str, Any]) -> str:
+    lines = [f"[{name}]", *(f"{key} = {toml_value(value)}" for key, value in table.items())]
+    return "\n".join(lines) + "\n"
 
 
 class Harness(ABC):
