@@ -1,10 +1,23 @@
-"""File helpers for the local connectors: atomic writes, so a crash never leaves half a file."""
+"""File helpers for the local connectors: atomic writes, so a crash never leaves half a file,
+and a lock, so two publishers updating one shared file (the site's manifest) never lose
+each other's entry."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the thread lock alone
+    fcntl = None  # type: ignore[assignment]
+
+_thread_locks: dict[Path, threading.Lock] = {}
+_guard = threading.Lock()
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -24,3 +37,21 @@ def write_atomic(path: Path, text: str) -> None:
 
 def home_folder(home: str | None, name: str) -> Path:
     return Path(home or ".").resolve() / name
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold `folder`'s lock: threads of this process and other processes wait their turn."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with _guard:
+        in_process = _thread_locks.setdefault(folder.resolve(), threading.Lock())
+    with in_process:
+        if fcntl is None:
+            yield
+            return
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)

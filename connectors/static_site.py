@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
-from connectors.local_files import home_folder, write_atomic
+from connectors.local_files import home_folder, locked, write_atomic
 from pipeline.document import Essay
 from pipeline.render.html import render_html
 from pipeline.render.parts import blocks_for
@@ -106,18 +106,18 @@ class StaticSite(Connector):
             body=request["html"],
         )
         write_atomic(self.folder() / f"{slug}.html", page)
-        manifest = self.manifest()
-        entry = manifest.get(slug, {})
-        manifest[slug] = {
-            "key": key,
-            "title": request["title"],
-            "summary": request.get("subtitle") or "",
-            "published": entry.get("published") or datetime.now(UTC).isoformat(),
-            "updated": datetime.now(UTC).isoformat(),
-            "html": request["html"],
-        }
-        write_atomic(self.folder() / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
-        self._write_index(manifest)
+        with locked(self.folder()):  # read-modify-write: another publisher may be at it too
+            manifest = self.manifest()
+            entry = manifest.get(slug, {})
+            manifest[slug] = {
+                "key": key,
+                "title": request["title"],
+                "summary": request.get("subtitle") or "",
+                "published": entry.get("published") or datetime.now(UTC).isoformat(),
+                "updated": datetime.now(UTC).isoformat(),
+                "html": request["html"],
+            }
+            self._save(manifest)
         return Remote(id=slug, url=self.url_for(slug), extra={"key": key})
 
     @staticmethod
@@ -177,10 +177,14 @@ class StaticSite(Connector):
         return self.write_page(draft.posts[0].request, str(remote.extra.get("key", remote.id)))
 
     def delete(self, remote: Remote) -> None:
-        manifest = self.manifest()
-        manifest.pop(remote.id, None)
-        write_atomic(self.folder() / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+        with locked(self.folder()):
+            manifest = self.manifest()
+            manifest.pop(remote.id, None)
+            self._save(manifest)
         (self.folder() / f"{remote.id}.html").unlink(missing_ok=True)
+
+    def _save(self, manifest: dict[str, Any]) -> None:
+        write_atomic(self.folder() / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         self._write_index(manifest)
 
     def verify(self) -> str:
