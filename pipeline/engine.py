@@ -122,7 +122,7 @@ class Engine:
         self._connectors: dict[str, Connector] = {}
         # told (after commit) which publications got a new due time, so a timer can arm them
         self.on_scheduled: Callable[[list[int]], None] | None = None
-        self.rate_limits = RateLimits(settings, self.now)
+        self.rate_limits = RateLimits(settings, self.now, history=self._sent_recently)
 
     def close(self) -> None:
         self.store.close()
@@ -387,6 +387,22 @@ class Engine:
                 "publication recovered", publication=row.id, target=row.target, essay=row.essay_id
             )
         return [row.id for row in rows]
+
+    def _sent_recently(self, target: str, seconds: float) -> list[float]:
+        """When `target`'s posts of the last `seconds` went out, whichever process sent them.
+
+        A post's journal mark is saved just before its request, and the row's `updated_at`
+        moves on with every later step, so it is never earlier than the send: the window
+        may hold a post a little longer than the platform does, never shorter.
+        """
+        since = self.now() - timedelta(seconds=seconds)
+        with self.store.session() as session:
+            rows = session.execute(
+                select(PublicationRow.updated_at, PublicationRow.progress).where(
+                    PublicationRow.target == target, PublicationRow.updated_at >= since
+                )
+            ).all()
+        return [at.timestamp() for at, progress in rows for _ in (progress or {}).get("begun", [])]
 
     def essay_of(self, row: PublicationRow) -> Essay:
         essay_row = self.store.essay(row.essay_id)

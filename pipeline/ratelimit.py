@@ -13,8 +13,10 @@ request spends on the wire cannot push two of them into one platform window. Wai
 publications get spread-out estimated times (a virtual queue), so a backlog does not wake
 all at once only to be deferred again; admission itself looks at requests actually sent.
 
-The count lives in this process: with several publisher processes on one account, give
-each its share (`rate_limit = [limit / N, seconds]`).
+The count lives in this process, seeded when a target is first used from what earlier
+processes sent (`history`, read from the store): a daemon restarted after a crash must not
+forget the posts that still count against the platform's window. With several publisher
+processes on one account, give each its share (`rate_limit = [limit / N, seconds]`).
 """
 
 from __future__ import annotations
@@ -67,9 +69,15 @@ class Window:
 class RateLimits:
     """Sliding windows per target; thread-safe, one instance per publisher process."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        history: Callable[[str, float], list[float]] | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.history = history  # (target, seconds) -> send times (epoch) in that window
         self.lock = threading.Lock()
         self.windows: dict[str, Window | None] = {}
 
@@ -89,7 +97,10 @@ class RateLimits:
     def _window(self, target: str) -> Window | None:
         if target not in self.windows:
             limit = self.limit_for(target)
-            self.windows[target] = Window(*limit) if limit else None
+            window = Window(*limit) if limit else None
+            if window and self.history:
+                window.sent = sorted(self.history(target, window.span))
+            self.windows[target] = window
         return self.windows[target]
 
     def admit(self, target: str, cost: int = 1, key: int | None = None) -> float:

@@ -17,7 +17,7 @@ from pipeline.ratelimit import MARGIN, SLACK_SECONDS, RateLimits
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, load_settings
 from pipeline.store import State
-from tests.daemon_helpers import EXAMPLE, make_home
+from tests.daemon_helpers import EXAMPLE, crosspost, make_home, status
 from tests.emulators.mastodon import MastodonEmulator
 
 TOKEN = "ratelimit-test-token"
@@ -202,3 +202,28 @@ def test_a_backlog_is_published_within_the_platform_limit_without_a_single_429(
     assert len(api_requests) == sum(mastodon.handled.values())  # no request got a 429
     texts = Counter(s["text"] for s in mastodon.published())
     assert len(texts) == 12 and set(texts.values()) == {1}
+
+
+def test_a_restarted_process_still_counts_what_the_last_one_sent(tmp_path: Path) -> None:
+    """A crash and restart must not open a fresh window: the platform still counts the posts."""
+    home = make_home(
+        tmp_path,
+        """
+        timezone = "UTC"
+        [targets.announce]
+        platform = "outbox"
+        options = { as = "mastodon" }
+        rate_limit = [2, 600]
+        """,
+    )
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for index in range(3):
+        variant = text.replace("Own Your Archive", f"Own Your Archive {index}")
+        (home / "inbox" / f"e{index}.md").write_text(
+            variant.replace("own-your-archive", f"own-your-archive-{index}"), encoding="utf-8"
+        )
+        result = crosspost(home, "run", "--once")  # one process per essay
+        assert result.returncode == 0, result.stderr
+    states = Counter(row["state"] for row in status(home))
+    assert states == {"published": 2, "scheduled": 1}
+    assert len(list((home / "outbox" / "announce").glob("*.json"))) == 2
