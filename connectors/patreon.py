@@ -93,6 +93,9 @@ class Patreon(Connector):
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
     # Session mode edits in place; hand-off mode prepares the edit for a person.
     can_edit: ClassVar[bool] = True
+    # Session mode: Patreon's web endpoints throttle at ~100 requests a minute per session
+    # (RequestThrottled); one post takes up to five (find, draft, patch, publish, read)
+    rate_limit = (20, 60.0)
     default_base_url: ClassVar[str | None] = "https://www.patreon.com"
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:

@@ -62,6 +62,9 @@ class Substack(Connector):
     kind: ClassVar[Kind] = Kind.PATRONAGE
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
     can_edit: ClassVar[bool] = True
+    # Substack documents no limit; its web app's endpoints throttle (we assume ~60 calls a
+    # minute), and one post takes up to five calls (find, draft, prepublish, publish, read)
+    rate_limit = (12, 60.0)
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         super().__init__(account, session)

@@ -80,6 +80,7 @@ class RateLimits:
         self.history = history  # (target, seconds) -> send times (epoch) in that window
         self.lock = threading.Lock()
         self.windows: dict[str, Window | None] = {}
+        self.held: dict[str, float] = {}  # targets without a limit of ours, after a 429
 
     def limit_for(self, target: str) -> Limit | None:
         """The target's override in settings, else its connector's documented limit."""
@@ -108,7 +109,7 @@ class RateLimits:
         with self.lock:
             window = self._window(target)
             if window is None:
-                return 0.0
+                return max(0.0, self.held.get(target, 0.0) - self.clock().timestamp())
             now = self.clock().timestamp()
             window.prune(now)
             queued = key is not None and window.waiting.pop(key, None) is not None
@@ -137,6 +138,8 @@ class RateLimits:
         """The platform said 429 anyway (another client on the account): hold the target."""
         with self.lock:
             window = self._window(target)
+            until = self.clock().timestamp() + max(0.0, seconds)
             if window is not None:
-                until = self.clock().timestamp() + max(0.0, seconds)
                 window.blocked_until = max(window.blocked_until, until)
+            else:  # no documented limit, but the platform has one: wait as it asked
+                self.held[target] = max(self.held.get(target, 0.0), until)

@@ -83,6 +83,15 @@ def test_targets_without_a_limit_are_never_held(tmp_path: Path) -> None:
     assert all(limits.admit("site", key=k) == 0 for k in range(1000))
 
 
+def test_a_429_holds_even_a_target_without_a_documented_limit(tmp_path: Path) -> None:
+    clock = FakeClock()
+    limits = RateLimits(settings_with(tmp_path), clock)
+    limits.block("site", 30)
+    assert limits.admit("site", key=1) == pytest.approx(30)
+    clock.advance(31)
+    assert limits.admit("site", key=1) == 0
+
+
 def test_the_setting_overrides_the_connectors_documented_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
