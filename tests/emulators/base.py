@@ -11,6 +11,7 @@ docstring (auth, required fields, limits, error shapes). Tests steer faults with
 - `reset_before`: close the connection without handling (nothing created).
 
 `requests_seen` counts every request, so a test can assert "nothing retried in a tight loop".
+`on_request` lets a test act while a request is in flight (the crash matrix kills the client).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    status: int | None = None  # what it was answered; None if the connection was reset
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -115,6 +117,9 @@ class Emulator:
             for method, pattern in getattr(fn, "_routes", []):
                 self._routes.append((method, pattern, getattr(self, attr)))
         self._windows: dict[str, list[float]] = {}
+        # called with each request as it arrives, before it is handled: the crash matrix
+        # kills the client here, so the platform processes a request nobody waits for
+        self.on_request: Callable[[Request], None] | None = None
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -227,6 +232,8 @@ class Emulator:
         )
         with self.lock:
             self.requests_seen.append(req)
+        if self.on_request:
+            self.on_request(req)
         fault = self._take_fault(req)
         if fault and fault.kind == "reset_before":
             _reset(handler)
@@ -240,6 +247,7 @@ class Emulator:
         if fault and fault.kind == "drop":
             _reset(handler)
             return
+        req.status = response.status
         self._send(handler, response)
 
     def handle(self, req: Request) -> Response:
