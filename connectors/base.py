@@ -335,7 +335,7 @@ class Connector(ABC):
             )
         safe = method.upper() in {"GET", "HEAD"}
         try:
-            return self.http.request(method, url, **kw)
+            response = self.http.request(method, url, **kw)
         except requests.exceptions.ConnectTimeout:
             raise Transient(
                 f"{self.platform}: could not connect in time to {host_of(url)}"
@@ -352,13 +352,39 @@ class Connector(ABC):
             raise InDoubt(f"{self.platform}: no answer in time from {host_of(url)}") from None
         except requests.exceptions.InvalidURL:
             raise Rejected(f"target {self.account.name!r} has an invalid URL") from None
+        if _web_page(response, kw.get("headers")):
+            raise Rejected(
+                f"{self.platform} ({self.account.name}): {host_of(url)} answered with a web page "
+                f"(HTTP {response.status_code}), not the {self.platform} API",
+                status=response.status_code,
+                next_step=f"check targets.{self.account.name}.base_url: it must point at the "
+                f"{self.platform} server itself, not at a web site",
+            )
+        return response
 
 
 def host_of(url: str) -> str:
-    """The host part of a URL: error messages name where, never the path (tokens live there)."""
+    """The host part of a URL: error messages name where, never the path (tokens live there)
+    nor a `user:password@` written into the URL."""
     from urllib.parse import urlsplit
 
-    return urlsplit(url).netloc or url.split("/")[0]
+    return (urlsplit(url).netloc or url.split("/")[0]).rpartition("@")[2]
+
+
+def _web_page(response: requests.Response, headers: Mapping[str, str] | None) -> bool:
+    """An HTML page where an API answer was due: base_url names a website (its front page or
+    its 404 page), not the platform's API. Nothing was created, and retrying cannot help.
+
+    Server errors stay the connector's to map (a proxy's 502 page is passing), as do refused
+    credentials and rate limits; a caller that asked for HTML (Patreon's web app) gets it.
+    """
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if kind not in {"text/html", "application/xhtml+xml"}:
+        return False
+    if response.status_code >= 500 or response.status_code in {401, 403, 407, 408, 429}:
+        return False
+    accept = next((v for k, v in (headers or {}).items() if k.lower() == "accept"), "")
+    return "html" not in accept.lower()
 
 
 def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:

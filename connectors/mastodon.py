@@ -234,12 +234,15 @@ class Mastodon(Connector):
         try:
             got = fetch.fetch(src, max_bytes=IMAGE_MAX_BYTES, timeout=IMAGE_TIMEOUT)
         except fetch.FetchError as exc:
-            if exc.status is not None and exc.status < 500:
-                raise Rejected(f"mastodon: the image {src!r}: {exc}") from None
             if "larger than" in str(exc):
                 raise Rejected(
                     f"mastodon: the image {src!r} is larger than {IMAGE_MAX_BYTES} bytes",
                     next_step="use a smaller image or set attach_image = false",
+                ) from None
+            if exc.permanent:  # a 4xx, a redirect to file:// or in a loop: it will not change
+                raise Rejected(
+                    f"mastodon: the image {src!r}: {exc}",
+                    next_step="fix the image URL or set attach_image = false",
                 ) from None
             raise Transient(f"mastodon: could not fetch the image: {exc}") from None
         filename = urlsplit(src).path.rsplit("/", 1)[-1] or "image"

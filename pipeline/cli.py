@@ -90,12 +90,16 @@ def local(dt: datetime | None, zone: Any) -> str:
     return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
-def table(rows: list[list[str]], headers: list[str]) -> str:
+def table(rows: list[list[str]], headers: list[str], full_last: bool = False) -> str:
+    """Columns cut at 60 characters; `full_last` keeps the last one whole (nothing follows
+    it to misalign), for messages the reader must see in full."""
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
     widths = [min(w, 60) for w in widths]
 
     def line(values: Sequence[str]) -> str:
         cells = [str(v)[:w].ljust(w) for v, w in zip(values, widths, strict=False)]
+        if full_last and values:
+            cells[-1] = str(values[-1])
         return "  ".join(cells).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
@@ -385,9 +389,17 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                         engine.store.redact(f"{exc}" + (f" -- {step}" if step else "")),
                     ]
                 )
+            except Exception as exc:  # an answer no connector expected: report it, check the rest
+                failures += 1
+                said = (
+                    f"unexpected answer ({type(exc).__name__}: {exc}) -- check that "
+                    f"targets.{name}.base_url is the address of the {target.platform} API"
+                )
+                rows.append([name, target.platform, "FAILED", engine.store.redact(said)])
     finally:
         engine.close()
-    print(table(rows, ["TARGET", "PLATFORM", "CHECK", "DETAIL"]) if rows else "no targets")
+    headers = ["TARGET", "PLATFORM", "CHECK", "DETAIL"]
+    print(table(rows, headers, full_last=True) if rows else "no targets")
     return 1 if failures else 0
 
 

@@ -6,9 +6,11 @@ a safety net behind the rule that secrets are never put into messages in the fir
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.handlers
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +20,18 @@ import structlog
 
 LOG_NAME = "crosspost.jsonl"
 _configured: dict[str, Any] = {}
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Log files readable by their owner only, whatever the umask: they name essays,
+    accounts and errors (secrets are scrubbed, the rest is still the operator's business).
+    A rotation renames the file, so its backups keep the mode."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with contextlib.suppress(OSError):  # another user's file: leave its mode to them
+            os.fchmod(fd, 0o600)  # a file an older version made with the umask's mode
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
 class Redactor:
@@ -56,7 +70,7 @@ def setup_logging(
         root.propagate = False
         if logs_dir is not None:
             logs_dir.mkdir(parents=True, exist_ok=True)
-            file_handler = logging.handlers.RotatingFileHandler(
+            file_handler = PrivateRotatingFileHandler(
                 logs_dir / LOG_NAME, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
             )
             file_handler.setFormatter(logging.Formatter("%(message)s"))

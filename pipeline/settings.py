@@ -98,8 +98,18 @@ class TargetSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
+        """An http(s) address without a user:password@ part: a password there would be
+        shown in every message that names the host, so it belongs in `credentials`."""
+        if value is None:
+            return value
+        shown = re.sub(r"^((?:[a-z][a-z0-9+.-]*:)?//)?[^/@]*@", r"\1***@", value, flags=re.I)
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{shown!r} is not an http(s) URL; write it as https://host")
+        if "@" in re.match(r"^https?://([^/?#]*)", value).group(1):
+            raise ValueError(
+                f"{shown!r} holds a user name or password; put those in this target's "
+                "credentials and leave the URL as https://host"
+            )
         return value
 
     def offset_delta(self) -> timedelta:

@@ -9,6 +9,7 @@ printed or wrote is searched for every secret value.
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import socket
 import stat
@@ -25,7 +26,10 @@ from tests.daemon_helpers import (
     everything_written,
     make_home,
     secret_hits,
+    start_daemon,
     status,
+    stop_daemon,
+    wait_for,
 )
 from tests.emulators.base import Emulator, Request, Response
 
@@ -191,6 +195,28 @@ def test_database_and_its_journal_files_are_private(scenario: Scenario) -> None:
     assert scenario.home / "crosspost.db" in database
     for path in database:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path.name, oct(path.stat().st_mode))
+
+
+def test_a_running_daemon_keeps_its_database_journals_and_logs_private(tmp_path: Path) -> None:
+    """While the daemon runs, SQLite's -wal and -shm exist beside the database; they and the
+    log files must be owner-only even under the usual umask 022, which opens them to all."""
+    home = make_home(tmp_path)
+    shutil.copy(EXAMPLE, home / "inbox")
+    previous = os.umask(0o022)
+    try:
+        daemon = start_daemon(home)
+    finally:
+        os.umask(previous)
+    try:
+        journals = ("crosspost.db-wal", "crosspost.db-shm", "logs/crosspost.jsonl")
+        assert wait_for(lambda: all((home / name).exists() for name in journals), timeout=60)
+        assert wait_for(lambda: any((home / "processed").iterdir()), timeout=60)
+        files = [*home.glob("crosspost.db*"), *(p for p in (home / "logs").iterdir())]
+        modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files if p.is_file()}
+    finally:
+        stop_daemon(daemon)
+    assert {"crosspost.db", "crosspost.db-wal", "crosspost.db-shm", "crosspost.jsonl"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if int(mode, 8) & 0o077} == {}, modes
 
 
 def test_init_creates_a_private_config(tmp_path: Path) -> None:
