@@ -161,6 +161,7 @@ class Matrix:
         self.run_id = f"{seed % 100000:05d}{self.rng.randrange(16**4):04x}"
         self.harnesses: dict[str, Harness] = {}
         self.dropped: list[str] = []  # markers of every essay dropped
+        self.texts: list[str] = []  # and their text
         self.console = work / "daemon-console.log"
         self.armed: tuple[int, subprocess.Popen[str]] | None = None
         self.write_count = 0
@@ -223,8 +224,13 @@ class Matrix:
         tmp = self.work / f".{marker}.md"
         tmp.write_text(text, encoding="utf-8")
         tmp.rename(self.home / "inbox" / f"essay-{index:04d}.md")  # appears whole
-        if index % 7 == 6:  # now and then the same essay again, under another name
-            (self.home / "inbox" / f"again-{index:04d}.md").write_text(text, encoding="utf-8")
+        self.texts.append(text)
+
+    def drop_again(self, copy: int) -> None:
+        """An essay already dropped, under a new name: read, recognised, nothing new planned."""
+        index = self.rng.randrange(len(self.texts))
+        name = f"again-{len(self.dropped):04d}-{copy}-{index:04d}.md"
+        (self.home / "inbox" / name).write_text(self.texts[index], encoding="utf-8")
 
     # -- the daemon ------------------------------------------------------------
 
@@ -296,11 +302,16 @@ class Matrix:
         return "timeout"
 
     def cycle(self, phase: str, count: int) -> None:
-        fresh = count if phase in ("read", "planned") else 0  # files for the point to reach
+        # files for the point to reach: reading needs any file (an old essay under a new name
+        # costs no publications), planning needs a new essay
+        fresh = count if phase == "planned" or (phase == "read" and not self.dropped) else 0
         if self.open_work()[0] < self.backlog:
             fresh = max(fresh, 1)
         for _ in range(fresh):
             self.drop_essay()
+        if phase == "read" and not fresh:
+            for copy in range(count):
+                self.drop_again(copy)
         env = {"CROSSPOST_CRASH_AT": f"{phase}:{count}"} if phase in POINTS else None
         proc = self.start_daemon(env)
         if phase == "during-request":

@@ -34,6 +34,10 @@ def sample_essay(title: str = "Contract Essay", marker: str = "") -> Essay:
     )
 
 
+# names, not secrets: a Bluesky handle is in every post's URL, a WordPress login on its pages
+PUBLIC_CREDENTIALS = {"identifier", "user"}
+
+
 def toml_value(value: Any) -> str:
     """A TOML value for the simple shapes a target table holds."""
     if isinstance(value, bool):
@@ -102,7 +106,9 @@ class Harness(ABC):
         """The credential values the program must never print or write, named by platform."""
         account = self.connector().account
         return {
-            f"{self.platform}.{k}": v.get_secret_value() for k, v in account.credentials.items()
+            f"{self.platform}.{key}": value.get_secret_value()
+            for key, value in account.credentials.items()
+            if key not in PUBLIC_CREDENTIALS
         }
 
     def close(self) -> None:  # noqa: B027 - optional hook
