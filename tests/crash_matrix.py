@@ -95,7 +95,8 @@ class Figures:
     seed: int
     kills_planned: int
     kills: Counter[str] = field(default_factory=Counter)  # phase -> SIGKILLs that landed
-    idle_kills: int = 0  # points never reached; killed while idle instead
+    idle_kills: Counter[str] = field(default_factory=Counter)  # phase -> points not reached
+    # (the work ran out first; those daemons were killed while idle instead)
     essays: int = 0
     publications: int = 0
     posts_checked: int = 0
@@ -113,6 +114,8 @@ class Figures:
         data["kills"] = dict(sorted(self.kills.items()))
         data["rate_limit_answers"] = dict(self.rate_limit_answers)
         data["kills_landed"] = sum(self.kills.values())
+        data["idle_kills"] = dict(sorted(self.idle_kills.items()))
+        data["sigkills"] = data["kills_landed"] + sum(self.idle_kills.values())
         return data
 
     @property
@@ -324,7 +327,7 @@ class Matrix:
         if outcome == "killed":
             self.figures.kills[phase] += 1
         elif outcome in ("idle", "timeout"):
-            self.figures.idle_kills += 1
+            self.figures.idle_kills[phase] += 1
             _kill(proc)
         else:
             self.figures.daemon_deaths.append(f"{phase}:{count}: exit {proc.returncode}")
