@@ -20,7 +20,14 @@ MAX_INPUT_BYTES = 20 * 1024 * 1024
 def decode_text(path: Path, data: bytes) -> str:
     """Bytes to text: UTF-8 (with or without BOM) or UTF-16 with a BOM; CRLF folded to LF."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                path,
+                f"starts like UTF-16 text but is not (bad bytes at offset {exc.start}); "
+                "save it as UTF-8",
+            ) from None
     else:
         try:
             text = data.decode("utf-8-sig")

@@ -1,18 +1,21 @@
 """DOCX → Essay: mammoth turns Word's styles into HTML, the shared walker does the rest.
 
 Word documents are zip archives from strangers, so the archive is checked before any XML
-is parsed: it must hold `word/document.xml`, stay under 50 MB uncompressed and not
-compress suspiciously well (a zip bomb). Metadata comes from `docProps/core.xml`.
+is parsed: it must hold `word/document.xml`, stay under 50 MB uncompressed, not compress
+suspiciously well (a zip bomb), unpack without errors and declare no DTD in any XML part
+(entity bombs, external entities). Metadata comes from `docProps/core.xml`.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree
+from xml.parsers.expat import ExpatError
 
 import mammoth
 
@@ -40,6 +43,15 @@ r[style-name='HTML Code'] => code
 """
 DOCX_HEADING_LEVELS = {"h1": 2, "h2": 3, "h3": 4, "h4": 5, "h5": 6, "h6": 6}
 
+# What a damaged archive raises while unpacking or parsing: a CRC or inflate failure, a
+# truncated entry, XML that is not well-formed or names an unknown encoding.
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ExpatError, ValueError, LookupError, OSError)
+_DTD_MARKERS = tuple(
+    marker.encode(encoding)
+    for marker in ("<!DOCTYPE", "<!ENTITY")
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
 _NS = {
     "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
     "dc": "http://purl.org/dc/elements/1.1/",
@@ -59,14 +71,17 @@ class CoreProperties:
 
 def read(path: Path, data: bytes) -> Essay:
     """Read a Word document; `ReadError` for anything that is not a safe .docx."""
-    archive = open_archive(path, data)
-    core = core_properties(path, archive)
-    result = mammoth.convert_to_html(
-        io.BytesIO(data),
-        style_map=STYLE_MAP,
-        # embedded pictures would arrive as data: URIs, which essays never carry
-        convert_image=mammoth.images.img_element(lambda image: {}),
-    )
+    checked = checked_copy(path, data)  # parsers see this copy, never `data` itself
+    core = core_properties(path, zipfile.ZipFile(io.BytesIO(checked)))
+    try:
+        result = mammoth.convert_to_html(
+            io.BytesIO(checked),
+            style_map=STYLE_MAP,
+            # embedded pictures would arrive as data: URIs, which essays never carry
+            convert_image=mammoth.images.img_element(lambda image: {}),
+        )
+    except DAMAGED as exc:  # a part that does not unpack, or XML that does not parse
+        raise ReadError(path, f"damaged Word document ({type(exc).__name__}: {exc})") from None
     soup = parse_html(result.value, path)
     root = soup.body or soup
     walker = BlockWalker(DOCX_HEADING_LEVELS)
@@ -96,8 +111,14 @@ def read(path: Path, data: bytes) -> Essay:
     )
 
 
-def open_archive(path: Path, data: bytes) -> zipfile.ZipFile:
-    """The archive, after checking it is a Word document and not a zip bomb."""
+def checked_copy(path: Path, data: bytes) -> bytes:
+    """A checked, uncompressed copy of the archive: a Word document and not a zip bomb.
+
+    Headers can lie about sizes, and zipfile's `read()` inflates a whole entry at once
+    before cutting it to the declared size, so a 1 MB entry claiming 1 KB could take
+    gigabytes of memory. Each entry is therefore read once, never past its declared size,
+    and CRC-checked; the parsers only ever see the stored copy of what was read.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
@@ -116,7 +137,25 @@ def open_archive(path: Path, data: bytes) -> zipfile.ZipFile:
         raise ReadError(
             path, "the archive compresses suspiciously well (a zip bomb?); refusing to open it"
         )
-    return archive
+    copy = io.BytesIO()
+    with zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as checked:
+        for info in infos:
+            if info.is_dir():
+                continue
+            try:
+                with archive.open(info) as entry:
+                    part = entry.read(info.file_size)  # bounded, whatever the entry holds
+            except DAMAGED as exc:
+                raise ReadError(
+                    path, f"damaged Word document ({info.filename} does not unpack: {exc})"
+                ) from None
+            # Word never writes a DTD; one is an entity bomb or an external-entity attack
+            if info.filename.endswith((".xml", ".rels")) and any(
+                marker in part for marker in _DTD_MARKERS
+            ):
+                raise ReadError(path, f"{info.filename} declares a DTD; refusing to parse it")
+            checked.writestr(info.filename, part)
+    return copy.getvalue()
 
 
 def core_properties(path: Path, archive: zipfile.ZipFile) -> CoreProperties:
@@ -127,8 +166,6 @@ def core_properties(path: Path, archive: zipfile.ZipFile) -> CoreProperties:
         return CoreProperties()
     except (zipfile.BadZipFile, OSError) as exc:
         raise ReadError(path, f"damaged Word document: {exc}") from None
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:  # core.xml never needs a DTD
-        raise ReadError(path, "docProps/core.xml declares a DTD; refusing to parse it")
     try:
         root = ElementTree.fromstring(raw)
     except ElementTree.ParseError:

@@ -48,7 +48,10 @@ class FeedEntry(BaseModel):
 def read_feed(data: bytes) -> list[FeedEntry]:
     """Every entry of an RSS or Atom feed; `ReadError` only when nothing could be read."""
     # a file object, never bytes: feedparser opens bytes that name a local path as a file
-    parsed = feedparser.parse(io.BytesIO(data))
+    try:
+        parsed = feedparser.parse(io.BytesIO(data))
+    except (ValueError, LookupError) as exc:  # e.g. an XML declaration naming "\x00"
+        raise ReadError("feed", f"not a readable RSS/Atom feed: {exc}") from None
     if parsed.bozo and not parsed.entries:
         reason = parsed.get("bozo_exception") or "malformed feed"
         raise ReadError("feed", f"not a readable RSS/Atom feed: {reason}")

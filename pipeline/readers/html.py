@@ -94,8 +94,11 @@ def read_medium_export(soup: BeautifulSoup, path: Path) -> Essay:
         soup.select_one("section[data-field=subtitle]")
         or soup.select_one("section[data-field=description]")
     )
+    # read before walking: the walker decomposes dropped elements (a <time> inside an <svg>)
     time_tag = soup.select_one(".dt-published[datetime]")
+    published = parse_date(str(time_tag["datetime"])) if time_tag else None
     canonical_tag = soup.select_one(".p-canonical[href]")
+    canonical = safe_href(str(canonical_tag["href"])) if canonical_tag else None
 
     body = soup.select_one(".e-content") or soup.select_one("article") or soup.body or soup
     for tag in body.select(".graf--title, .graf--subtitle"):
@@ -109,8 +112,8 @@ def read_medium_export(soup: BeautifulSoup, path: Path) -> Essay:
         title=title,
         subtitle=subtitle or None,
         author=text_of(soup.select_one(".p-author")) or None,
-        published=parse_date(str(time_tag["datetime"])) if time_tag else None,
-        canonical_url=safe_href(str(canonical_tag["href"])) if canonical_tag else None,
+        published=published,
+        canonical_url=canonical,
         blocks=blocks,
         promo=promo,
         source_format="medium-export",

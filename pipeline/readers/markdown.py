@@ -37,6 +37,7 @@ from pipeline.document import (
 )
 from pipeline.errors import ReadError
 from pipeline.readers import decode_text
+from pipeline.readers.html_blocks import safe_href, safe_src
 from pipeline.readers.inline_markdown import MARK_ORDER, with_mark
 from pipeline.readers.promo import split_promo
 
@@ -262,6 +263,10 @@ def metadata(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
 # --- body ---------------------------------------------------------------------------------
 
 _md = MarkdownIt("commonmark")
+# Every destination parses as a link, so an unsafe one can be judged like in HTML: a
+# `javascript:` link keeps only its words and a `data:` image goes, instead of markdown-it
+# leaving the whole `[words](javascript:…)` in the text for every platform to print.
+_md.validateLink = lambda url: True
 _RAW_TEXT_TAG = re.compile(r"^<(script|style)\b", re.IGNORECASE)
 
 
@@ -279,13 +284,17 @@ def _inline(children: list[Token]) -> Inline:
     runs: list[Run] = []
     marks: tuple[Mark, ...] = ()
     stack: list[Mark] = []
-    hrefs: list[str] = []
+    hrefs: list[str | None] = []
     skip_until: str | None = None  # inside inline <script>/<style>: drop the content too
+    in_unsafe_autolink = False  # `<javascript:…>`: its words are the URL, dropped with it
     for token in children:
         kind = token.type
         if skip_until:
             if kind == "html_inline" and token.content.lower().startswith(skip_until):
                 skip_until = None
+            continue
+        if in_unsafe_autolink:
+            in_unsafe_autolink = kind != "link_close"
             continue
         href = hrefs[-1] if hrefs else None
         if kind == "text":
@@ -301,12 +310,16 @@ def _inline(children: list[Token]) -> Inline:
         elif kind in ("strong_close", "em_close"):
             stack.pop()
         elif kind == "link_open":
-            hrefs.append(str(token.attrGet("href") or ""))
+            safe = safe_href(str(token.attrGet("href") or ""))
+            if safe is None and token.markup == "autolink":
+                in_unsafe_autolink = True
+                continue
+            hrefs.append(safe)
         elif kind == "link_close":
             hrefs.pop()
         elif kind == "image":
-            src = str(token.attrGet("src") or "")
-            runs.append(Run(text=_alt(token) or src, marks=marks, href=href or src))
+            src = safe_src(str(token.attrGet("src") or "")) or ""
+            runs.append(Run(text=_alt(token) or src, marks=marks, href=href or src or None))
         elif kind == "html_inline" and (raw := _RAW_TEXT_TAG.match(token.content)):
             skip_until = f"</{raw.group(1).lower()}"
         if kind.endswith(("_open", "_close")):
@@ -324,13 +337,10 @@ def _paragraph(inline: Token) -> list[Block]:
         and not (t.type == "text" and not t.content.strip())
     ]
     if significant and all(t.type == "image" for t in significant):
-        return [
-            Image(
-                src=str(t.attrGet("src") or ""),
-                alt=_alt(t),
-                caption=str(t.attrGet("title") or ""),
-            )
+        return [  # an image with an unsafe source (data:, javascript:) is dropped
+            Image(src=src, alt=_alt(t), caption=str(t.attrGet("title") or ""))
             for t in significant
+            if (src := safe_src(str(t.attrGet("src") or "")))
         ]
     content = _inline(children)
     return [Paragraph(content=content)] if plain(content).strip() else []
