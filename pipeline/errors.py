@@ -20,3 +20,7 @@ class ReadError(CrosspostError):
 
 class ConfigError(CrosspostError):
     """A setting is missing or wrong. Names the key, the file and what is allowed."""
+
+
+class PlanError(CrosspostError):
+    """An essay's own settings (front matter) cannot be planned: says which key and why."""

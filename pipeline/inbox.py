@@ -4,12 +4,14 @@ A file is taken only once its size and mtime have stayed the same for `settle_se
 (an editor or a copy may still be writing). Hidden, temporary and swap files are ignored;
 so is anything that is not a regular file inside the inbox (a symlink pointing outside is
 moved to `failed/` with its reason, never followed). A file that cannot be read goes to
-`failed/` unchanged, beside `<name>.error.txt` saying why; a planned one goes to
-`processed/`. Nothing is ever deleted.
+`failed/` unchanged, beside `<name>.error.txt` saying why (so does one whose front matter
+cannot be planned, or that crosspost itself fails on); a planned one goes to `processed/`.
+Nothing is ever deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,9 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from pipeline.crashpoints import crashpoint
 from pipeline.engine import Engine, Intake
-from pipeline.errors import ReadError
+from pipeline.errors import PlanError, ReadError
 from pipeline.logs import get_logger
 from pipeline.readers import MAX_INPUT_BYTES, read_bytes
 
@@ -81,15 +85,25 @@ class Inbox:
         return min(s.since for s in self.seen.values()) + self.settle_seconds
 
     def scan(self) -> list[Intake | ReadError]:
-        """Take every settled file; one bad file never stops the others."""
+        """Take every settled file; one bad file never stops the others.
+
+        A file that fails for a reason of its own goes to `failed/`; one that fails because
+        the disk or the database did (OSError, SQLAlchemyError) stays for the next scan.
+        """
         results: list[Intake | ReadError] = []
         for path in self.ready_files():
             try:
                 results.append(self.take(path))
             except ReadError as exc:
                 results.append(exc)
-            except OSError as exc:  # vanished or unreadable between listing and reading
+            except (OSError, SQLAlchemyError) as exc:  # vanished, unreadable, store down
                 self.log.warning("inbox file skipped", file=path.name, error=str(exc))
+            except Exception as exc:  # a bug on this file must not hold up the files after it
+                self.log.exception("inbox file could not be taken", file=path.name)
+                error = ReadError(path, f"crosspost failed on it ({type(exc).__name__}: {exc})")
+                with contextlib.suppress(OSError):
+                    self.reject(path, error)
+                results.append(error)
         return results
 
     def take(self, path: Path) -> Intake:
@@ -109,7 +123,12 @@ class Inbox:
         except ReadError as exc:
             self.reject(path, exc)
             raise
-        intake = self.engine.add_essay(essay, path.name, data)
+        try:
+            intake = self.engine.add_essay(essay, path.name, data)
+        except PlanError as exc:  # e.g. front matter making targets wait for each other
+            error = ReadError(path, f"cannot be planned: {exc}")
+            self.reject(path, error)
+            raise error from None
         moved = self.move(path, self.home / "processed")
         self.log.info(
             "inbox file processed",

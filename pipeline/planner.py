@@ -18,9 +18,12 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from connectors import connector_class
 from connectors.base import Kind
 from pipeline.document import Essay
+from pipeline.errors import PlanError
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import State
 
@@ -85,11 +88,16 @@ def effective_targets(
         if isinstance(override, Mapping) and name in targets:
             rules = {k: v for k, v in override.items() if k in RULE_KEYS}
             if rules:
-                targets[name] = targets[name].model_copy(update=rules)
+                targets[name] = targets[name].model_copy(update=checked_rules(name, rules))
     for name, override in overrides.items():
         hours = override.get("early_access_hours") if isinstance(override, Mapping) else None
         if hours is None or name not in targets:
             continue
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours < 1e5:
+            raise PlanError(
+                f"front matter `targets.{name}.early_access_hours` must be a number of hours "
+                f"from 0 to 99999, not {hours!r}"
+            )
         for other, target in list(targets.items()):
             if other != name and target_kind(target) is Kind.BLOG and not target.relative_to:
                 targets[other] = target.model_copy(
@@ -97,6 +105,22 @@ def effective_targets(
                 )
                 notes.append(f"{other}: {hours} h after {name} (patrons' early access)")
     return targets
+
+
+def checked_rules(name: str, rules: dict[str, Any]) -> dict[str, Any]:
+    """Front-matter timing rules validated as a target's settings are, or `PlanError`."""
+    try:
+        checked = TargetSettings.model_validate({"platform": "outbox", **rules})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise PlanError(f"front matter `targets.{name}.{key}`: {message}") from None
+    except OverflowError:  # a duration too long for any calendar
+        raise PlanError(
+            f"front matter `targets.{name}.offset` is too long: {rules.get('offset')!r}"
+        ) from None
+    return {key: getattr(checked, key) for key in rules}
 
 
 def plan(
@@ -124,6 +148,11 @@ def plan(
     def visit(name: str, trail: tuple[str, ...] = ()) -> None:
         if name in planned:
             return
+        if name in trail:  # only front matter can do this: the settings were checked at start
+            raise PlanError(
+                "front matter makes targets wait for each other in a circle: "
+                + " -> ".join([*trail[trail.index(name) :], name])
+            )
         target = targets[name]
         kind = target_kind(target)
         offset = target.offset_delta()
@@ -161,8 +190,13 @@ def plan(
         due[name] = item.due_at
         planned[name] = item
 
-    for name in targets:
-        visit(name)
+    try:
+        for name in targets:
+            visit(name)
+    except OverflowError:
+        raise PlanError(
+            "a due time falls beyond the year 9999: check the front matter's publish_at and offsets"
+        ) from None
     result.publications = [planned[name] for name in targets]
     return result
 
