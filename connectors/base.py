@@ -77,7 +77,16 @@ class RateLimited(Transient):
 
 
 class InDoubt(PublishError):
-    """The request may have been processed (timeout, reset after sending): look before retrying."""
+    """The request may have been processed (timeout, reset after sending): look before retrying.
+
+    `settle` is how long the platform may still be working on it: a request that timed out
+    can land later, so the look-up waits at least that long, or it would miss a late post
+    and send it a second time.
+    """
+
+    def __init__(self, message: str, settle: float = 0.0, **kw: Any) -> None:
+        self.settle = settle
+        super().__init__(message, **kw)
 
 
 class NeedsPerson(PublishError):
@@ -170,6 +179,10 @@ class Journal(Protocol):
 
     def done(self, index: int, remote: Remote) -> None: ...
 
+    def undo(self, index: int) -> None:
+        """Post i was refused outright (`Transient`): nothing exists that needs looking up."""
+        ...
+
 
 class MemoryJournal:
     """A journal kept in memory: for previews, tests and one-shot tools."""
@@ -190,6 +203,9 @@ class MemoryJournal:
     def done(self, index: int, remote: Remote) -> None:
         self.remotes[index] = remote
 
+    def undo(self, index: int) -> None:
+        self.started.discard(index)
+
 
 @dataclass
 class Account:
@@ -201,6 +217,7 @@ class Account:
     credentials: Mapping[str, SecretStr] = field(default_factory=dict)
     base_url: str | None = None
     home: str | None = None  # the instance's home folder, for local connectors
+    timeout: float | None = None  # seconds to wait for an answer (target `timeout_seconds`)
 
     def secret(self, key: str) -> str:
         value = self.credentials.get(key)
@@ -306,7 +323,15 @@ class Connector(ABC):
                     journal.done(index, remote)
             if remote is None:
                 journal.begin(index)
-                remote = self.create_post(post, post_key, chain, draft)
+                try:
+                    remote = self.create_post(post, post_key, chain, draft)
+                except Transient:
+                    # refused outright (5xx, 429, never sent): nothing was created. Where no
+                    # look-up exists the mark would turn every 503 into a person's check;
+                    # elsewhere it stays, as a create of several calls may leave a draft.
+                    if self.dedupe is Dedupe.NONE:
+                        journal.undo(index)
+                    raise
                 journal.done(index, remote)
             chain.append(remote)
         return chain[0]
@@ -325,6 +350,8 @@ class Connector(ABC):
         The `requests` exception is dropped from the chain: its text holds the full URL,
         and some platforms (Telegram) put the token in the path.
         """
+        if self.account.timeout is not None:
+            kw.setdefault("timeout", (DEFAULT_TIMEOUT[0], self.account.timeout))
         kw.setdefault("timeout", DEFAULT_TIMEOUT)
         if not url.startswith(("http://", "https://")):
             url = f"{self.base_url}{url}"
@@ -349,7 +376,10 @@ class Connector(ABC):
         except requests.exceptions.Timeout:
             if safe:
                 raise Transient(f"{self.platform}: {host_of(url)} did not answer in time") from None
-            raise InDoubt(f"{self.platform}: no answer in time from {host_of(url)}") from None
+            raise InDoubt(
+                f"{self.platform}: no answer in time from {host_of(url)}",
+                settle=_read_seconds(kw["timeout"]),
+            ) from None
         except requests.exceptions.InvalidURL:
             raise Rejected(f"target {self.account.name!r} has an invalid URL") from None
         if _web_page(response, kw.get("headers")):
@@ -385,6 +415,12 @@ def _web_page(response: requests.Response, headers: Mapping[str, str] | None) ->
         return False
     accept = next((v for k, v in (headers or {}).items() if k.lower() == "accept"), "")
     return "html" not in accept.lower()
+
+
+def _read_seconds(timeout: Any) -> float:
+    """The read part of a `requests` timeout: a number, or (connect, read)."""
+    read = timeout[1] if isinstance(timeout, tuple) else timeout
+    return float(read or 0.0)
 
 
 def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:

@@ -96,6 +96,10 @@ class StoreJournal:
         self.data["remotes"] = {**self.data["remotes"], str(index): remote.model_dump()}
         self._save()
 
+    def undo(self, index: int) -> None:
+        self.data["begun"] = [i for i in self.data["begun"] if i != index]
+        self._save()
+
     def _save(self) -> None:
         with self.engine.store.session() as session, session.begin():
             session.execute(
@@ -298,6 +302,7 @@ class Engine:
                 credentials=settings.credentials,
                 base_url=settings.base_url,
                 home=str(self.home),
+                timeout=settings.timeout_seconds,
             )
             self._connectors[target] = connector_class(settings.platform)(account)
         return self._connectors[target]
@@ -507,8 +512,10 @@ class Engine:
             if exc.retry_after is not None:
                 self.rate_limits.block(row.target, exc.retry_after)
             return self._retry_later(row, exc, exc.retry_after, log)
-        except (Transient, InDoubt) as exc:
+        except Transient as exc:
             return self._retry_later(row, exc, None, log)
+        except InDoubt as exc:
+            return self._retry_later(row, exc, None, log, at_least=exc.settle)
         except HandedOff as exc:
             return self._awaiting_manual(row, exc, log)
         except NeedsPerson as exc:
@@ -612,7 +619,12 @@ class Engine:
         return random.uniform(cap / 2, cap)
 
     def _retry_later(
-        self, row: PublicationRow, exc: PublishError, wait: float | None, log: Any
+        self,
+        row: PublicationRow,
+        exc: PublishError,
+        wait: float | None,
+        log: Any,
+        at_least: float = 0.0,
     ) -> State:
         if row.attempts >= self.settings.max_attempts and not isinstance(exc, RateLimited):
             return self._fail(
@@ -621,7 +633,7 @@ class Engine:
                 "check that the platform is up, then `crosspost retry`",
                 log,
             )
-        delay = wait if wait is not None else self.backoff(row.attempts)
+        delay = max(wait if wait is not None else self.backoff(row.attempts), at_least)
         due = self.now() + timedelta(seconds=max(delay, 0.0))
         self._settle(
             row,

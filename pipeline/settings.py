@@ -63,6 +63,13 @@ class TargetSettings(BaseModel):
     rate_limit: tuple[int, float] | None = Field(
         None, description="[requests, seconds] this account may send; default: the platform's"
     )
+    timeout_seconds: float | None = Field(
+        None,
+        gt=0,
+        le=600,
+        description="seconds to wait for the platform's answer before the request is in doubt;"
+        " default 30",
+    )
 
     @field_validator("platform")
     @classmethod
