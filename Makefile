@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo-home
 
-.PHONY: setup demo test lint format pandoc bench bench-quick clean
+.PHONY: setup demo test lint format pandoc bench bench-quick reliability clean
 
 $(BIN)/crosspost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ bench: setup pandoc
 
 bench-quick: setup pandoc
 	$(BIN)/python -m bench.run --quick
+
+# The full reliability runs behind docs/RELIABILITY.md (about 40 minutes; CI runs smaller
+# versions of each inside `make test`): 300 SIGKILLs, every fault on every platform, 10
+# minutes of fuzzing every reader.
+reliability: setup
+	$(BIN)/python -m bench.crash_matrix --kills 300
+	$(BIN)/python -m bench.faults
+	$(BIN)/python -m bench.fuzz_readers --minutes 10
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache
