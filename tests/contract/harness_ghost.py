@@ -27,22 +27,31 @@ def wrong_secret(admin_key: str) -> str:
 
 
 def ghost_posts(ghost: GhostServer) -> list[dict[str, Any]]:
-    """Every post Ghost holds, whatever its status, as the contract suite lists them."""
-    answer = requests.get(
-        f"{ghost.base_url}/ghost/api/admin/posts/",
-        headers={
-            "Authorization": f"Ghost {admin_token(ghost.admin_key)}",
-            "Accept-Version": ACCEPT_VERSION,
-        },
-        params={
-            "limit": "all",
-            "filter": "status:[draft,published,scheduled]",
-            "fields": "id,title,slug,status,visibility",
-        },
-        timeout=30,
-    )
-    answer.raise_for_status()
-    return [{**post, "text": post["title"]} for post in answer.json()["posts"]]
+    """Every post Ghost holds, whatever its status, page by page (`limit=all` stops at 100)."""
+    posts: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = requests.get(
+            f"{ghost.base_url}/ghost/api/admin/posts/",
+            headers={
+                "Authorization": f"Ghost {admin_token(ghost.admin_key)}",
+                "Accept-Version": ACCEPT_VERSION,
+            },
+            params={
+                "limit": "100",
+                "page": str(page),
+                "filter": "status:[draft,published,scheduled]",
+                "fields": "id,title,slug,status,visibility",
+            },
+            timeout=30,
+        )
+        answer.raise_for_status()
+        data = answer.json()
+        posts += [{**post, "text": post["title"]} for post in data["posts"]]
+        pages = data.get("meta", {}).get("pagination", {}).get("pages") or 1
+        if page >= pages or not data["posts"]:
+            return posts
+        page += 1
 
 
 class GhostHarness(Harness):
