@@ -47,11 +47,11 @@ bench: setup pandoc
 bench-quick: setup pandoc
 	$(BIN)/python -m bench.run --quick
 
-# The full reliability runs behind docs/RELIABILITY.md (about 40 minutes; CI runs smaller
-# versions of each inside `make test`): 300 SIGKILLs, every fault on every platform, 10
+# The full reliability runs behind docs/RELIABILITY.md (about 30 minutes; CI runs smaller
+# versions of each inside `make test`): 380 SIGKILLs, every fault on every platform, 10
 # minutes of fuzzing every reader.
 reliability: setup
-	$(BIN)/python -m bench.crash_matrix --kills 300
+	$(BIN)/python -m bench.crash_matrix --kills 380 --backlog 24
 	$(BIN)/python -m bench.faults
 	$(BIN)/python -m bench.fuzz_readers --minutes 10
 
