@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -438,16 +439,17 @@ class Matrix:
         markers = set(self.dropped)
         for module, made in self.harnesses.items():
             targets = [t for t, (m, _, _) in self.targets.items() if m == module]
-            posts = [p for p in made.posts() if any(m in p["text"] for m in markers)]
+            held = made.posts()  # one listing: on the real servers it is paged HTTP
+            posts = [p for p in held if any(m in p["text"] for m in markers)]
             self.figures.posts_checked += len(posts)
-            ids = {str(p["id"]) for p in made.posts()}
+            ids = {str(p["id"]) for p in held}
             for marker in self.dropped:
                 titled = [p for p in posts if marker in p["text"]]
                 if len(titled) > len(targets):
                     self.figures.duplicates.append(f"{module}: {marker} posted {len(titled)}x")
                 elif len(titled) < len(targets):
                     self.figures.missing.append(f"{module}: {marker} posted {len(titled)}x")
-            texts = Counter(p["text"] for p in made.posts() if p["text"])
+            texts = Counter(p["text"] for p in held if p["text"])
             self.figures.duplicates += [
                 f"{module}: same text {n}x: {text[:60]!r}"
                 for text, n in texts.items()
@@ -499,8 +501,6 @@ def _kill(proc: subprocess.Popen[str]) -> None:
 
 
 def _epoch(stamp: str) -> float:
-    from datetime import UTC, datetime
-
     parsed = datetime.fromisoformat(stamp)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
