@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: the thread lock alone
-    fcntl = None  # type: ignore[assignment]
-
-_thread_locks: dict[Path, threading.Lock] = {}
-_guard = threading.Lock()
+from pipeline.filelock import locked as locked_file
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -41,17 +34,7 @@ def home_folder(home: str | None, name: str) -> Path:
 
 @contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """Hold `folder`'s lock: threads of this process and other processes wait their turn."""
+    """Hold `folder`'s lock (`.lock` inside it) against other threads and processes."""
     folder.mkdir(parents=True, exist_ok=True)
-    with _guard:
-        in_process = _thread_locks.setdefault(folder.resolve(), threading.Lock())
-    with in_process:
-        if fcntl is None:
-            yield
-            return
-        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    with locked_file(folder / ".lock"):
+        yield

@@ -9,18 +9,12 @@ leaves either the old state or the new one, never half of each.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: no lock there
-    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import (
     JSON,
@@ -36,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from pipeline.filelock import locked
 
 
 class State(StrEnum):
@@ -199,15 +195,11 @@ def migrate(engine: Engine) -> None:
 def _migration_lock(engine: Engine) -> Iterator[None]:
     """An exclusive file lock beside a SQLite database (SQLite runs DDL outside transactions)."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or fcntl is None:
+    if not database or database == ":memory:":
         yield
         return
-    fd = os.open(f"{database}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locked(Path(f"{database}.migrate-lock")):
         yield
-    finally:
-        os.close(fd)
 
 
 class Store:
