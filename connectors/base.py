@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
@@ -106,6 +106,20 @@ class AuthExpired(NeedsPerson):
 
 class Rejected(NeedsPerson):
     next_step = "fix the essay or the target's options, then `crosspost retry`"
+
+
+class AccountHeld(NeedsPerson):
+    """The account cannot post at all until a person acts (API credits used up, a token that
+    expired and cannot be refreshed). The engine holds every publication of the target,
+    unsent and not failed, instead of failing them one by one; `crosspost resume TARGET`
+    (or, for a token, a renewed credential) lets them go."""
+
+    next_step = "fix the account, then `crosspost resume TARGET`"
+
+    def __init__(self, message: str, *, expired_credential: bool = False, **kw: Any) -> None:
+        # a hold for an expired credential lifts by itself once the credential is replaced
+        self.expired_credential = expired_credential
+        super().__init__(message, **kw)
 
 
 class HandedOff(PublishError):
@@ -218,6 +232,8 @@ class Account:
     base_url: str | None = None
     home: str | None = None  # the instance's home folder, for local connectors
     timeout: float | None = None  # seconds to wait for an answer (target `timeout_seconds`)
+    # the settings' own credentials when `credentials` has refreshed values laid over them
+    configured: Mapping[str, SecretStr] = field(default_factory=dict)
 
     def secret(self, key: str) -> str:
         value = self.credentials.get(key)
@@ -227,6 +243,32 @@ class Account:
                 next_step=f"set targets.{self.name}.credentials.{key} in crosspost.toml or .env",
             )
         return value.get_secret_value()
+
+
+# ---------------------------------------------------------------- credential lifetimes
+
+
+@dataclass(frozen=True)
+class TokenLife:
+    """How long a platform's credential lives: a fact of the connector, never the secret.
+
+    `credential` names the expiring credential; `lifetime` is the documented life from issue
+    or refresh (used when the platform's own answer does not say); `source` cites it;
+    `refreshable` says whether the connector can renew it without a person.
+    """
+
+    credential: str
+    lifetime: timedelta
+    source: str
+    refreshable: bool = False
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """New credential values from a refresh, and how long the platform says they last."""
+
+    values: dict[str, str]
+    expires_in: float | None = None
 
 
 # ---------------------------------------------------------------- the contract
@@ -246,11 +288,14 @@ class Connector(ABC):
     # the platform's documented write limit per account, (requests, seconds): the engine's
     # limiter keeps a target under it (a target's `rate_limit` setting overrides it)
     rate_limit: ClassVar[tuple[int, float] | None] = None
+    # the platform charges per post (pay-per-use): `cost_estimate` says how much
+    charges_per_post: ClassVar[bool] = False
     # options that make an unconfigured account renderable, for `crosspost preview`
     example_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         self.account = account
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.base_url = (account.base_url or self.default_base_url or "").rstrip("/")
         self.http = session or requests.Session()
         self.http.headers.setdefault("User-Agent", USER_AGENT)
@@ -303,6 +348,22 @@ class Connector(ABC):
     @abstractmethod
     def verify(self) -> str:
         """Check the credentials; return who we are on the platform (handle, site name)."""
+
+    # -- credentials and costs ---------------------------------------------
+
+    def token_life(self) -> TokenLife | None:
+        """The expiring credential this account uses, or None when nothing expires by date
+        (app passwords, bot tokens, API keys)."""
+        return None
+
+    def refresh_credentials(self) -> Refreshed:
+        """Renew the expiring credential; only called where `token_life().refreshable`."""
+        raise Rejected(f"{self.platform} credentials cannot be refreshed through its API")
+
+    @classmethod
+    def cost_estimate(cls, draft: Draft, options: Mapping[str, Any]) -> float | None:
+        """What publishing `draft` costs in US dollars, where the platform charges per call."""
+        return None
 
     # -- shared orchestration -------------------------------------------
 

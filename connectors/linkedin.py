@@ -1,9 +1,13 @@
 """LinkedIn (Posts API): the essay announced as a member's post with an article card.
 
 Why it looks like this:
-- Every `/rest/` call carries `LinkedIn-Version: YYYYMM` (option `version`; LinkedIn retires
-  a version after about a year and answers 426, which we report as needing a person) and
-  `X-Restli-Protocol-Version: 2.0.0`; auth is the member's token (`access_token`).
+- Every `/rest/` call carries `LinkedIn-Version: YYYYMM` and `X-Restli-Protocol-Version:
+  2.0.0`; auth is the member's token (`access_token`). LinkedIn publishes a version every
+  month and serves each for at least a year, then answers 426. So the version follows the
+  calendar (`version_for`: two months back, old enough to be live everywhere, far from
+  its sunset) unless option `version` pins one; a 426 names the version and the fix.
+- Member tokens last 60 days and only approved marketing partners get refresh tokens, so
+  crosspost cannot renew one: it warns 7 days and 1 day ahead (`pipeline/accounts.py`).
 - The author is option `author` (`urn:li:person:…` or an organization) or the token's own
   member, `urn:li:person:<sub>` from `GET /v2/userinfo`, filled in at publish time.
 - `commentary` is "little" text: every reserved character is escaped, because LinkedIn cuts
@@ -44,6 +48,7 @@ from connectors.base import (
     Rejected,
     Remote,
     RenderContext,
+    TokenLife,
     Transient,
     error_for,
     retry_after_seconds,
@@ -55,7 +60,12 @@ from pipeline.render.hashtags import hashtags
 from pipeline.render.lengths import RULES, LengthRule
 from pipeline.render.little import escape_little, little_hashtag
 
-DEFAULT_VERSION = "202609"
+TOKEN_LIFE = TokenLife(
+    credential="access_token",
+    lifetime=timedelta(days=60),
+    source="LinkedIn documents member access tokens as valid for 60 days; programmatic "
+    "refresh tokens are for approved Marketing Developer Platform partners only",
+)
 VISIBILITIES = ("PUBLIC", "CONNECTIONS")
 CARD_TEMPLATE = "{title}\n\n{teaser}\n\n{hashtags}"  # the article card carries the link
 SCAN_COUNT = 20
@@ -134,8 +144,14 @@ class LinkedIn(Connector):
 
     # -- wire half -------------------------------------------------------
 
+    def token_life(self) -> TokenLife:
+        return TOKEN_LIFE
+
+    def _version(self) -> str:
+        return str(self.account.options.get("version") or version_for(self.clock()))
+
     def _headers(self) -> dict[str, str]:
-        version = str(self.account.options.get("version") or DEFAULT_VERSION)
+        version = self._version()
         if not re.fullmatch(r"\d{6}", version):
             raise Rejected(
                 f"linkedin ({self.account.name}): option version must be YYYYMM, not {version!r}"
@@ -170,10 +186,16 @@ class LinkedIn(Connector):
                 status=status,
             )
         if status == 426:
+            pinned = self.account.options.get("version")
+            current = version_for(self.clock())
             raise Rejected(
-                f"{what}: LinkedIn no longer serves API version "
-                f"{self._headers()['LinkedIn-Version']}",
-                next_step=f"set targets.{self.account.name}.options.version to a recent YYYYMM",
+                f"{what}: LinkedIn no longer serves API version {self._version()}",
+                next_step=(
+                    f"remove targets.{self.account.name}.options.version (crosspost then "
+                    f"follows the calendar, {current} today) or set it to {current}"
+                    if pinned
+                    else f"check the machine's clock: crosspost asked for {current}"
+                ),
                 platform_message=message,
                 status=status,
             )
@@ -235,6 +257,16 @@ class LinkedIn(Connector):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def version_for(today: datetime) -> str:
+    """The `LinkedIn-Version` for a day: the month two months back (YYYYMM).
+
+    A version is released during its month, so two months back is at least a month old on
+    any day, and with about twelve months of service it is far from its sunset.
+    """
+    months = today.year * 12 + (today.month - 1) - 2
+    return f"{months // 12:04d}{months % 12 + 1:02d}"
 
 
 def to_little(text: str, tags: list[str]) -> str:

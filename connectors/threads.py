@@ -17,13 +17,19 @@ Why it looks like this:
   (`threads_publishing_limit`): when it is used up we raise RateLimited without creating a
   container. The window moves, and the API does not say when a slot frees, so we wait an
   hour and look again.
-- Length: 500 characters, each emoji counted as its UTF-8 bytes (`count_threads`).
+- Length: 500 characters, each emoji counted as its UTF-8 bytes (`count_threads`); at most
+  5 links in one post (the rule's `max_links`: the composer moves further links on to the
+  next post of a thread, or shortens an announcement), the link card counted among them.
+- Long-lived tokens last 60 days and can be renewed while still valid
+  (`GET /refresh_access_token?grant_type=th_refresh_token`, answered with `expires_in`):
+  crosspost renews them when a quarter of the life is left (`pipeline/accounts.py`).
 - Errors have the Graph shape; `code` decides: 190 (and other token codes) AuthExpired,
   4/17/32/613 RateLimited, 100 Rejected, 1/2 and 5xx Transient. Posts cannot be edited.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -37,15 +43,17 @@ from connectors.base import (
     Post,
     PublishError,
     RateLimited,
+    Refreshed,
     Rejected,
     Remote,
     RenderContext,
+    TokenLife,
     Transient,
     retry_after_seconds,
 )
 from connectors.social import social_texts
 from pipeline.document import Essay
-from pipeline.render.lengths import RULES, LengthRule
+from pipeline.render.lengths import RULES, LengthRule, find_urls
 
 API = "/v1.0"
 QUOTA_WAIT = 3600.0  # the 24 h window moves and its next free slot is not published
@@ -53,6 +61,13 @@ SCAN_LIMIT = 25
 TOKEN_CODES = {190, 102, 463, 467, 10, 200}
 RATE_CODES = {4, 17, 32, 613}
 TRANSIENT_CODES = {1, 2}
+TOKEN_LIFE = TokenLife(
+    credential="access_token",
+    lifetime=timedelta(days=60),
+    source="Threads documents long-lived access tokens as valid for 60 days, renewable "
+    "with refresh_access_token while still valid",
+    refreshable=True,
+)
 
 
 class Threads(Connector):
@@ -81,7 +96,7 @@ class Threads(Connector):
         posts = []
         for index, text in enumerate(texts):
             body: dict[str, Any] = {"media_type": "TEXT", "text": text}
-            if index == 0 and link:
+            if index == 0 and link and _room_for_card(text, link, rule):
                 body["link_attachment"] = link
             posts.append(Post(request=body, text=text, length=rule.count(text), limit=rule.limit))
         return Draft(
@@ -98,12 +113,13 @@ class Threads(Connector):
     def _token(self) -> str:
         return self.account.secret("access_token")
 
-    def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+    def _call(self, method: str, path: str, raw: bool = False, **kw: Any) -> dict[str, Any]:
+        """One Graph call; `raw` for the few endpoints outside the versioned path."""
         if method == "GET" or method == "DELETE":
             kw["params"] = {**kw.get("params", {}), "access_token": self._token()}
         else:
             kw["data"] = {**kw.get("data", {}), "access_token": self._token()}
-        response = self.request(method, f"{API}{path}", **kw)
+        response = self.request(method, path if raw else f"{API}{path}", **kw)
         self._check(response)
         return response.json() if response.content else {}
 
@@ -210,6 +226,23 @@ class Threads(Connector):
     def delete(self, remote: Remote) -> None:
         self._call("DELETE", f"/{remote.id}")
 
+    def token_life(self) -> TokenLife:
+        return TOKEN_LIFE
+
+    def refresh_credentials(self) -> Refreshed:
+        """A new long-lived token for the current one (which must still be valid)."""
+        answer = self._call(
+            "GET", "/refresh_access_token", params={"grant_type": "th_refresh_token"}, raw=True
+        )
+        token = answer.get("access_token")
+        if not token:
+            raise Transient(f"threads ({self.account.name}): the refresh named no token")
+        expires = answer.get("expires_in")
+        return Refreshed(
+            values={"access_token": str(token)},
+            expires_in=float(expires) if isinstance(expires, int | float) else None,
+        )
+
     def verify(self) -> str:
         self._me = None
         return "@" + self._profile()["username"]
@@ -222,6 +255,14 @@ def _graph_error(response: requests.Response) -> dict[str, Any]:
         return {}
     error = data.get("error") if isinstance(data, dict) else None
     return error if isinstance(error, dict) else {}
+
+
+def _room_for_card(text: str, link: str, rule: LengthRule) -> bool:
+    """The link card counts as a link: attach it only while the post stays within the cap."""
+    if rule.max_links is None:
+        return True
+    links = {text[a:b] for a, b in find_urls(text)}
+    return len(links | {link}) <= rule.max_links
 
 
 def _loose(text: str) -> str:

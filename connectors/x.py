@@ -14,6 +14,14 @@ Why it looks like this:
   platform telling us the post already exists, so `create_post` looks it up and returns it;
   only when it cannot be found (an identical older tweet elsewhere) is it `Rejected`.
 - Rate limits come as `x-rate-limit-reset` (unix seconds); there is no `Retry-After`.
+- X is pay-per-use (2026): about $0.015 a post, about $0.20 when the post holds a URL
+  (`cost_estimate`, rates overridable by options `cost_per_post` / `cost_per_post_with_link`).
+  Option `link = "reply"` keeps the URL out of the announcement and posts it as a reply
+  under it. When the account's credits run out, create answers 402: that is `AccountHeld`,
+  so the engine holds the target's publications until `crosspost resume`.
+- OAuth 2.0 user tokens last 2 hours; with `refresh_token` (scope `offline.access`) and
+  `client_id` (plus `client_secret` for a confidential client) crosspost renews the token
+  at `POST /2/oauth2/token` before it dies; X rotates the refresh token each time.
 - The post URL needs the handle: option `username`, or the one `verify()` learnt, else
   X's handle-free form `https://x.com/i/status/<id>`. Tweets cannot be edited (API).
 """
@@ -23,21 +31,28 @@ from __future__ import annotations
 import html
 import time
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import requests
 from requests_oauthlib import OAuth1
 
 from connectors.base import (
+    AccountHeld,
     AuthExpired,
     Connector,
     Dedupe,
     Draft,
     Kind,
     Post,
+    Refreshed,
     Rejected,
     Remote,
     RenderContext,
+    TokenLife,
+    Transient,
     error_for,
     retry_after_seconds,
 )
@@ -49,10 +64,19 @@ OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_
 DUPLICATE_TEXT = "duplicate content"
 SCAN_LIMIT = 100  # the most GET /2/users/:id/tweets returns in one page
 _URL_MARK = "\x00url\x00"
+COST_PER_POST = 0.015  # US dollars, pay-per-use price of a post (2026)
+COST_PER_POST_WITH_LINK = 0.20  # a post that contains a URL
+LINK_REPLY_TEMPLATE = "{url}"
+OAUTH2_LIFE = timedelta(hours=2)
+OAUTH2_SOURCE = (
+    "X documents OAuth 2.0 user access tokens as valid for 2 hours; the offline.access "
+    "scope adds a refresh token"
+)
 
 
 class X(Connector):
     rate_limit = (100, 900.0)  # POST /2/tweets: 100 per 15 minutes per user
+    charges_per_post = True
     platform = "x"
     kind = Kind.SOCIAL
     dedupe = Dedupe.LOOKUP
@@ -72,7 +96,15 @@ class X(Connector):
     @classmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
         rule = cls.length_rule(ctx)
-        texts = social_texts("x", essay, ctx, rule)
+        link = ctx.link or essay.canonical_url
+        if ctx.options.get("link") == "reply" and link:
+            # the URL goes in a reply: the announcement itself is the cheap, link-free post
+            bare = essay.model_copy(update={"canonical_url": None})
+            texts = social_texts("x", bare, replace(ctx, link=None), rule)
+            template = str(ctx.options.get("link_template") or LINK_REPLY_TEMPLATE)
+            texts.append(template.replace("{url}", link).replace("{title}", essay.title))
+        else:
+            texts = social_texts("x", essay, ctx, rule)
         posts = [
             Post(request={"text": text}, text=text, length=rule.count(text), limit=rule.limit)
             for text in texts
@@ -84,6 +116,15 @@ class X(Connector):
             posts=posts,
             title=essay.title,
             slug=essay.effective_slug(),
+        )
+
+    @classmethod
+    def cost_estimate(cls, draft: Draft, options: Mapping[str, Any]) -> float | None:
+        """Pay-per-use: each post costs the plain rate, or the link rate when it holds a URL."""
+        plain = float(options.get("cost_per_post", COST_PER_POST))
+        linked = float(options.get("cost_per_post_with_link", COST_PER_POST_WITH_LINK))
+        return round(
+            sum(linked if find_urls(post.text or "") else plain for post in draft.posts), 4
         )
 
     # -- auth and errors -------------------------------------------------------
@@ -124,6 +165,14 @@ class X(Connector):
         if status == 401:
             raise AuthExpired(
                 f"{what}: the credentials were refused", platform_message=message, status=status
+            )
+        if status == 402:
+            raise AccountHeld(
+                f"{what}: X API credits exhausted",
+                next_step="add credits to the X developer account (Billing in the developer "
+                f"console), then `crosspost resume {self.account.name}`",
+                platform_message=message,
+                status=status,
             )
         if status == 403 and "Application-Only" in message:
             raise AuthExpired(
@@ -195,6 +244,44 @@ class X(Connector):
     def verify(self) -> str:
         self._me = None
         return "@" + self._user()["username"]
+
+    # -- credentials -----------------------------------------------------------
+
+    def token_life(self) -> TokenLife | None:
+        present = self.account.credentials
+        if all(key in present for key in OAUTH1_KEYS) or "bearer_token" not in present:
+            return None  # OAuth 1.0a tokens do not expire by date
+        refreshable = "refresh_token" in present and "client_id" in present
+        return TokenLife("bearer_token", OAUTH2_LIFE, OAUTH2_SOURCE, refreshable=refreshable)
+
+    def refresh_credentials(self) -> Refreshed:
+        """Trade the refresh token for a new access token (and a new refresh token)."""
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.account.secret("refresh_token"),
+            "client_id": self.account.secret("client_id"),
+        }
+        auth = None
+        if "client_secret" in self.account.credentials:
+            auth = (self.account.secret("client_id"), self.account.secret("client_secret"))
+        response = self.request("POST", "/2/oauth2/token", data=form, auth=auth)
+        if response.status_code in {400, 401}:
+            raise AuthExpired(
+                f"x ({self.account.name}): the refresh token was refused",
+                next_step="authorise crosspost on X again (OAuth 2.0 with offline.access) and "
+                "put the new bearer_token and refresh_token in .env",
+                platform_message=_error_text(response),
+                status=response.status_code,
+            )
+        self._check(response)
+        answer = response.json()
+        if not answer.get("access_token"):
+            raise Transient(f"x ({self.account.name}): the token answer named no token")
+        values = {"bearer_token": str(answer["access_token"])}
+        if answer.get("refresh_token"):
+            values["refresh_token"] = str(answer["refresh_token"])
+        expires = answer.get("expires_in")
+        return Refreshed(values, float(expires) if isinstance(expires, int | float) else None)
 
 
 # ---------------------------------------------------------------- helpers

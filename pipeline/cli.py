@@ -64,11 +64,14 @@ def open_view(args: argparse.Namespace) -> Any:
     libraries are imported, so `crosspost status` starts fast."""
     from types import SimpleNamespace
 
+    from pipeline.accounts import AccountBook
     from pipeline.store import Store
 
     home, settings = open_home(args)
     store = Store(settings.db_url(home), secrets=settings.secret_values())
-    return SimpleNamespace(settings=settings, store=store, close=store.close)
+    return SimpleNamespace(
+        settings=settings, store=store, close=store.close, accounts=AccountBook(home)
+    )
 
 
 def parse_when(text: str, zone: Any) -> datetime:
@@ -219,6 +222,7 @@ def print_status(
 ) -> None:
     zone = engine.settings.zone
     rows, total = status_rows(engine, essay_id, everything or as_json)
+    accounts = account_notes(engine, rows)
     if as_json:
         print(
             json.dumps(
@@ -235,6 +239,7 @@ def print_status(
                         "url": p.remote_url,
                         "last_error": p.last_error,
                         "waiting_for": p.depends_on if p.state == "planned" else None,
+                        "account": accounts.get(p.id),
                     }
                     for p in rows
                 ],
@@ -254,7 +259,8 @@ def print_status(
             p.state,
             local(p.due_at, zone) if p.state != "planned" else f"after #{p.depends_on}",
             str(p.attempts),
-            (p.remote_url or p.last_error or ""),
+            (p.remote_url or p.last_error or "")
+            + (f" [account: {accounts[p.id]['detail']}]" if p.id in accounts else ""),
         ]
         for p in rows
     ]
@@ -266,6 +272,25 @@ def print_status(
             f"the next {SOONEST} due and the {RECENT} newest finished. "
             "Every row: crosspost status --all"
         )
+
+
+def account_notes(engine: Any, rows: list[Any]) -> dict[int, dict[str, Any]]:
+    """Per unfinished publication, its account's health where it needs a person: held,
+    expired, expiring, or expiring before this publication is due."""
+    notes: dict[int, dict[str, Any]] = {}
+    healths: dict[str, Any] = {}
+    for p in rows:
+        if p.state in {"published", "cancelled"}:
+            continue
+        if p.target not in healths:
+            healths[p.target] = engine.accounts.stored_health(p.target)
+        health = healths[p.target]
+        if health is None:
+            continue
+        before_due = bool(health.expires_at and p.due_at and health.expires_at <= p.due_at)
+        if health.state != "ok" or (before_due and "refreshes" not in health.detail):
+            notes[p.id] = {**health.as_dict(), "expires_before_due": before_due}
+    return notes
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -350,7 +375,34 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     for note in result.notes:
         print(f"note: {note}")
+    for name, cost in plan_costs(essay, settings, result).items():
+        print(f"cost: {name} about ${cost:.3f} (estimate; the platform charges per post)")
     return 0
+
+
+def plan_costs(essay: Any, settings: Any, result: Any) -> dict[str, float]:
+    """The estimated price of each publication on a pay-per-use platform (X)."""
+    from connectors import connector_class
+    from connectors.base import PublishError, RenderContext
+    from pipeline.planner import target_options
+
+    costs: dict[str, float] = {}
+    for p in result.publications:
+        cls = connector_class(p.platform)
+        if not cls.charges_per_post:
+            continue
+        # the link is known only once the blog post exists; any URL costs the same
+        link = essay.canonical_url or f"https://example.invalid/{essay.effective_slug()}"
+        ctx = RenderContext(
+            target=p.target, options=target_options(settings, essay, p.target), link=link
+        )
+        try:
+            cost = cls.cost_estimate(cls.render(essay, ctx), ctx.options)
+        except PublishError:
+            continue
+        if cost is not None:
+            costs[p.target] = cost
+    return costs
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -373,21 +425,26 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     try:
         for name, target in engine.settings.targets.items():
             if not target.enabled:
-                rows.append([name, target.platform, "off", "disabled in settings"])
+                rows.append(account_row(name, target.platform, "off", "disabled in settings"))
                 continue
+            connector = engine.connector(name)
             try:
-                who = engine.connector(name).verify()
-                rows.append([name, target.platform, "ok", who])
+                who = connector.verify()
+                health = engine.accounts.health(connector)
+                if health.state in {"expired", "held"}:
+                    failures += 1
+                rows.append(account_row(name, target.platform, "ok", who, health))
             except PublishError as exc:
                 failures += 1
                 step = getattr(exc, "next_step", "")
                 rows.append(
-                    [
+                    account_row(
                         name,
                         target.platform,
-                        "FAILED",
+                        "refused",
                         engine.store.redact(f"{exc}" + (f" -- {step}" if step else "")),
-                    ]
+                        engine.accounts.health(connector),
+                    )
                 )
             except Exception as exc:  # an answer no connector expected: report it, check the rest
                 failures += 1
@@ -395,12 +452,58 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                     f"unexpected answer ({type(exc).__name__}: {exc}) -- check that "
                     f"targets.{name}.base_url is the address of the {target.platform} API"
                 )
-                rows.append([name, target.platform, "FAILED", engine.store.redact(said)])
+                rows.append(account_row(name, target.platform, "FAILED", engine.store.redact(said)))
     finally:
         engine.close()
-    headers = ["TARGET", "PLATFORM", "CHECK", "DETAIL"]
-    print(table(rows, headers, full_last=True) if rows else "no targets")
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 1 if failures else 0
+    headers = ["TARGET", "PLATFORM", "CHECK", "ACCOUNT", "DETAIL"]
+    lines = [
+        [
+            r["target"],
+            r["platform"],
+            r["check"],
+            (r["health"] or {}).get("detail", ""),
+            r["detail"]
+            + (
+                f" -- next step: {r['health']['next_step']}"
+                if r["health"] and r["health"]["next_step"]
+                else ""
+            ),
+        ]
+        for r in rows
+    ]
+    print(table(lines, headers, full_last=True) if lines else "no targets")
     return 1 if failures else 0
+
+
+def account_row(
+    name: str, platform: str, check: str, detail: str, health: Any = None
+) -> dict[str, Any]:
+    return {
+        "target": name,
+        "platform": platform,
+        "check": check,
+        "detail": detail,
+        "health": health.as_dict() if health is not None else None,
+    }
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    engine = open_engine(args, console=False)
+    try:
+        try:
+            count = engine.resume(args.target)
+        except LookupError as exc:
+            print(f"error: {exc.args[0]}", file=sys.stderr)
+            return 2
+    finally:
+        engine.close()
+    print(
+        f"{args.target}: hold lifted; {count} held publication{'s' if count != 1 else ''} due now"
+    )
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -484,9 +587,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_preview)
 
-    p = sub.add_parser("accounts", help="accounts check: verify every account's credentials")
+    p = sub.add_parser(
+        "accounts", help="accounts check: every account's credentials, health and expiry"
+    )
     p.add_argument("action", choices=["check"])
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_accounts)
+
+    p = sub.add_parser(
+        "resume", help="lift a target's hold (X credits topped up, account fixed): send what waited"
+    )
+    p.add_argument("target")
+    p.set_defaults(func=cmd_resume)
     return parser
 
 

@@ -45,6 +45,7 @@ MISFIRE_GRACE = int(timedelta(days=7).total_seconds())
 HORIZON = timedelta(hours=1)  # jobs only for publications due within this ...
 MAX_JOBS = 500  # ... and at most this many, the soonest first
 SYNC_SECONDS = 2.0
+ACCOUNT_WATCH_SECONDS = 3600  # credential refresh and expiry warnings
 WATCHDOG_MOVE_DELAY = 0.55  # watchdog's inotify move-pairing delay (0.5 s), and a margin
 BLIND_POLL = 0.05
 _current: Daemon | None = None
@@ -129,6 +130,16 @@ class Daemon:
             seconds=60,
             id="recover",
             jobstore="memory",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.engine.watch_accounts,
+            "interval",
+            seconds=ACCOUNT_WATCH_SECONDS,
+            id="accounts",
+            jobstore="memory",
+            next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
         )

@@ -27,6 +27,7 @@ from sqlalchemy import or_, select, update
 from connectors import connector_class
 from connectors.base import (
     Account,
+    AccountHeld,
     Connector,
     Dedupe,
     Draft,
@@ -39,6 +40,7 @@ from connectors.base import (
     RenderContext,
     Transient,
 )
+from pipeline.accounts import AccountBook, renew_step
 from pipeline.crashpoints import crashpoint
 from pipeline.document import Essay
 from pipeline.logs import get_logger
@@ -55,6 +57,7 @@ from pipeline.store import (
 )
 
 LEASE = timedelta(minutes=10)
+HOLD_RECHECK = timedelta(minutes=10)  # a held publication looks again (no request is sent)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 Clock = Callable[[], datetime]
@@ -127,6 +130,7 @@ class Engine:
         # told (after commit) which publications got a new due time, so a timer can arm them
         self.on_scheduled: Callable[[list[int]], None] | None = None
         self.rate_limits = RateLimits(settings, self.now, history=self._sent_recently)
+        self.accounts = AccountBook(home, self.now)
 
     def close(self) -> None:
         self.store.close()
@@ -299,12 +303,15 @@ class Engine:
                 name=target,
                 platform=settings.platform,
                 options=settings.options,
-                credentials=settings.credentials,
+                credentials=self.accounts.credentials(target, settings.credentials),
                 base_url=settings.base_url,
                 home=str(self.home),
                 timeout=settings.timeout_seconds,
+                configured=settings.credentials,
             )
-            self._connectors[target] = connector_class(settings.platform)(account)
+            connector = connector_class(settings.platform)(account)
+            connector.clock = self.now
+            self._connectors[target] = connector
         return self._connectors[target]
 
     def due(self, limit: int = 100) -> list[int]:
@@ -498,6 +505,7 @@ class Engine:
             updating = bool(row.needs_update and row.remote_id)
             unsent = sum(journal.remote(i) is None for i in range(len(draft.posts)))
             cost = 1 if updating else unsent
+            self._account_gate(row.target, connector)
             wait = self.rate_limits.admit(row.target, max(1, cost), key=row.id)
             if wait > 0:
                 return self._defer(row, wait, log)
@@ -518,6 +526,8 @@ class Engine:
             return self._retry_later(row, exc, None, log, at_least=exc.settle)
         except HandedOff as exc:
             return self._awaiting_manual(row, exc, log)
+        except AccountHeld as exc:
+            return self._hold(row, exc, log)
         except NeedsPerson as exc:
             return self._fail(row, str(exc), exc.next_step, log)
         except PublishError as exc:
@@ -653,6 +663,91 @@ class Engine:
         )
         self._announce([row.id])
         return State.SCHEDULED
+
+    # ---------------------------------------------------------- account holds
+
+    def _account_gate(self, target: str, connector: Connector) -> None:
+        """Before anything is sent: renew a credential that is due, and stop at a hold or
+        at a credential known to have expired (`AccountHeld`)."""
+        try:
+            self.accounts.refresh_if_due(connector)
+        except NeedsPerson as exc:  # the platform refused the refresh: a person signs in again
+            raise AccountHeld(str(exc), next_step=exc.next_step) from None
+        self.accounts.life(connector)  # a credential seen for the first time starts its clock
+        hold = self.accounts.held(target)
+        if hold is not None:
+            raise AccountHeld(hold["reason"], next_step=hold["next_step"])
+        expires = self.accounts.expires_at(target)
+        if expires is not None and expires <= self.now():
+            reason = (
+                f"the {connector.platform} credentials of {target} expired on {expires:%Y-%m-%d}"
+            )
+            raise AccountHeld(reason, next_step=renew_step(connector), expired_credential=True)
+
+    def _hold(self, row: PublicationRow, exc: AccountHeld, log: Any) -> State:
+        """The account cannot post: park this publication unsent (not an attempt, not failed)
+        and tell a person once, when the hold begins."""
+        reason = exc.message
+        kind = "expired" if exc.expired_credential else "manual"
+        if self.accounts.hold(row.target, reason, exc.next_step, kind=kind):
+            self.notifier.notify(
+                f"{row.target} is held: {reason}",
+                f"{reason}\nnext step: {exc.next_step}\nIts publications wait, unsent, until then.",
+                target=row.target,
+            )
+        due = self.now() + HOLD_RECHECK
+        text = self.store.redact(f"held: {reason} -- next step: {exc.next_step}")
+        self._settle(
+            row,
+            State.SCHEDULED,
+            {"due_at": due, "attempts": PublicationRow.attempts - 1, "last_error": text},
+            "publication.held",
+            why=text,
+            until=due,
+        )
+        log.warning("publication held", reason=text)
+        self._announce([row.id])
+        return State.SCHEDULED
+
+    def resume(self, target: str) -> int:
+        """The operator fixed the account: lift the hold, and what it held is due now."""
+        if target not in self.settings.targets:
+            raise LookupError(f"no target {target!r} in the settings")
+        self.accounts.release(target)
+        now = self.now()
+        with self.store.session() as session, session.begin():
+            result = session.execute(
+                update(PublicationRow)
+                .where(
+                    PublicationRow.target == target,
+                    PublicationRow.state == State.SCHEDULED.value,
+                    PublicationRow.last_error.like("held:%"),
+                )
+                .values(due_at=now, updated_at=now)
+                .returning(PublicationRow.id)
+            )
+            ids = [row_id for (row_id,) in result]
+        self._announce(ids)
+        return len(ids)
+
+    def watch_accounts(self) -> None:
+        """Renew what is due and warn of expiries ahead (7 days, 1 day), once each."""
+        for name, target in self.settings.targets.items():
+            if not target.enabled:
+                continue
+            connector = self.connector(name)
+            try:
+                self.accounts.refresh_if_due(connector)
+            except PublishError as exc:
+                self.log.warning("credential refresh failed", target=name, error=str(exc))
+            for days in self.accounts.warnings_due(connector):
+                health = self.accounts.health(connector)
+                self.notifier.notify(
+                    f"{name}: credentials expire within {days} day{'s' if days > 1 else ''}",
+                    f"{health.detail}\nnext step: {health.next_step}",
+                    target=name,
+                )
+                self.log.warning("credentials expire soon", target=name, detail=health.detail)
 
     def _defer(self, row: PublicationRow, wait: float, log: Any) -> State:
         """The target's rate limit is used up: back to scheduled for when a slot frees.

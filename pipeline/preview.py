@@ -61,6 +61,9 @@ def preview(
             entry["posts"] = [
                 {"length": p.length, "limit": p.limit, "request": p.request} for p in draft.posts
             ]
+            cost = cls.cost_estimate(draft, ctx.options)
+            if cost is not None:
+                entry["cost_usd"] = cost
         targets[name] = entry
     return {"document": summarize(essay), "targets": targets}
 
@@ -79,6 +82,10 @@ def preview_table(result: dict[str, Any]) -> str:
         )
         if target.get("error"):
             lines.append(f"  cannot be sent: {target['error']}")
+        if "cost_usd" in target:
+            lines.append(
+                f"  estimated cost: ${target['cost_usd']:.3f} (the platform charges per post)"
+            )
         for index, post in enumerate(target["posts"], 1):
             fits = ""
             if post["limit"] is not None and post["length"] is not None:

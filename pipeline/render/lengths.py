@@ -20,17 +20,21 @@ import regex
 class LengthRule:
     """A platform's text limit and its counting function, as the platform counts.
 
-    `max_bytes` adds a second, UTF-8 byte limit for platforms that have one (Bluesky).
+    `max_bytes` adds a second, UTF-8 byte limit for platforms that have one (Bluesky);
+    `max_links` a cap on the links one post may hold (Threads refuses a sixth).
     """
 
     limit: int
     count: Callable[[str], int]
     name: str = ""
     max_bytes: int | None = None
+    max_links: int | None = None
 
     def fits(self, text: str) -> bool:
-        """True when the platform will accept `text` as far as length goes."""
+        """True when the platform will accept `text` as far as length and links go."""
         if self.max_bytes is not None and utf8_len(text) > self.max_bytes:
+            return False
+        if self.max_links is not None and len(find_urls(text)) > self.max_links:
             return False
         return self.count(text) <= self.limit
 
@@ -281,6 +285,7 @@ RULES: dict[str, LengthRule] = {
     ),
     "x": LengthRule(280, count_x, "x"),
     "linkedin": LengthRule(3000, count_linkedin, "linkedin"),
-    "threads": LengthRule(500, count_threads, "threads"),
+    # THREADS_API__LINK_LIMIT_EXCEEDED since 2025-12-22: at most 5 links in one post
+    "threads": LengthRule(500, count_threads, "threads", max_links=5),
     "telegram": LengthRule(4096, count_telegram, "telegram"),
 }

@@ -101,6 +101,7 @@ class LinkedInEmulator(Emulator):
         self.quota_window = quota_window
         self.clock = time.time
         self.members: dict[str, dict[str, Any]] = {}  # token -> member
+        self.token_expiry: dict[str, float] = {}  # token -> unix expiry
         self.posts: dict[str, dict[str, Any]] = {}  # urn -> post
         self.handled_creates: dict[tuple[str, int], int] = {}  # (member, window) -> accepted
         self._create_counts: dict[tuple[str, int], int] = {}
@@ -108,8 +109,17 @@ class LinkedInEmulator(Emulator):
 
     # -- test helpers ------------------------------------------------------
 
-    def add_member(self, token: str, name: str = "Writer", sub: str = "abc123XYZ") -> str:
-        """Register a member; return their person URN."""
+    def add_member(
+        self,
+        token: str,
+        name: str = "Writer",
+        sub: str = "abc123XYZ",
+        lifetime: float | None = None,
+    ) -> str:
+        """Register a member; return their person URN. `lifetime`: seconds the token has left
+        (member tokens last 60 days; expired -> 401 EXPIRED_ACCESS_TOKEN)."""
+        if lifetime is not None:
+            self.token_expiry[token] = self.clock() + lifetime
         self.members[token] = {
             "sub": sub,
             "name": name,
@@ -131,6 +141,10 @@ class LinkedInEmulator(Emulator):
         member = self.members.get(token.strip()) if scheme.lower() == "bearer" else None
         if member is None:
             return error(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600)
+        if self.clock() >= self.token_expiry.get(token.strip(), float("inf")):
+            return error(
+                401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired", 65601
+            )
         if req.path.startswith("/rest/"):
             version = req.header("LinkedIn-Version")
             if not version:

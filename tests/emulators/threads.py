@@ -23,6 +23,13 @@ Facts enforced ([U] marks an assumption kept strict):
   default 25, at most 100 [U]) and `GET /{media-id}/replies?fields=…` (direct replies), both
   `{"data":[…],"paging":{…}}`. Permalinks `https://www.threads.net/@<user>/post/<code>`.
   `DELETE /{media-id}` -> `{"success":true}`.
+- Links: a post whose text and link card hold more than 5 distinct links -> code 100,
+  `THREADS_API__LINK_LIMIT_EXCEEDED` (since 2025-12-22) [U message].
+- Tokens may carry an expiry (`add_user(..., lifetime=)`); an expired one -> code 190
+  "Session has expired". `GET /refresh_access_token?grant_type=th_refresh_token&
+  access_token=…` (a valid token at least 24 h old) -> `{"access_token","token_type":
+  "bearer","expires_in":5184000}`, a new 60-day token; the old one lasts until its own
+  expiry [U]. `refreshes` counts them.
 """
 
 from __future__ import annotations
@@ -33,11 +40,14 @@ import string
 import time
 from typing import Any
 
-from twitter_text import extract_emojis_with_indices
+from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
 
 from tests.emulators.base import Emulator, Request, Response, route
 
 MAX_TEXT = 500
+MAX_LINKS = 5
+LONG_LIVED = 60 * 86400.0
+REFRESH_MIN_AGE = 86400.0
 WINDOW = 86400.0
 MEDIA_FIELDS = {
     "id",
@@ -88,13 +98,25 @@ class ThreadsEmulator(Emulator):
         self.containers: dict[str, dict[str, Any]] = {}
         self.media: dict[str, dict[str, Any]] = {}
         self.refused_publishes = 0  # threads_publish answered "limit reached"
+        self.token_times: dict[str, tuple[float, float]] = {}  # token -> (issued, expires)
+        self.refreshes = 0
         self._ids = itertools.count(17_900_000_000_000_001)
 
     # -- test helpers ------------------------------------------------------
 
-    def add_user(self, token: str, username: str = "writer") -> dict[str, Any]:
+    def add_user(
+        self,
+        token: str,
+        username: str = "writer",
+        lifetime: float | None = None,
+        age: float = 0.0,
+    ) -> dict[str, Any]:
+        """A user and token; `lifetime` seconds left makes it expire, `age` its time issued."""
         user = {"id": str(next(self._ids)), "username": username}
         self.users[token] = user
+        if lifetime is not None:
+            now = self.clock()
+            self.token_times[token] = (now - age, now + lifetime)
         return user
 
     def published(self) -> list[dict[str, Any]]:
@@ -122,8 +144,27 @@ class ThreadsEmulator(Emulator):
         user = self.users.get(token or "")
         if user is None:
             return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+        issued, expires = self.token_times.get(token or "", (0.0, float("inf")))
+        if self.clock() >= expires:
+            return graph_error("Error validating access token: Session has expired", 190, 463)
+        if req.method == "GET" and req.path == "/refresh_access_token":
+            return self._refresh(req, token or "", user, issued)
         req.headers["X-Emulator-User"] = user["id"]
         return super().handle(req)
+
+    def _refresh(self, req: Request, token: str, user: dict[str, Any], issued: float) -> Response:
+        if req.arg("grant_type") != "th_refresh_token":
+            return graph_error("Unsupported grant_type", 100)
+        if self.clock() - issued < REFRESH_MIN_AGE:
+            return graph_error("The access token must be at least 24 hours old to refresh", 100)
+        fresh = secrets.token_urlsafe(32)
+        with self.lock:
+            self.users[fresh] = user
+            self.token_times[fresh] = (self.clock(), self.clock() + LONG_LIVED)
+            self.refreshes += 1
+        return Response(
+            200, {"access_token": fresh, "token_type": "bearer", "expires_in": int(LONG_LIVED)}
+        )
 
     def not_found(self, req: Request) -> Response:
         return graph_error("Unknown path components: " + req.path, 2500)
@@ -224,6 +265,12 @@ class ThreadsEmulator(Emulator):
         link = params.get("link_attachment")
         if link is not None and not link.startswith(("http://", "https://")):
             return graph_error("Param link_attachment must be a valid URL", 100)
+        links = {u["url"] for u in extract_urls_with_indices(text)} | ({link} if link else set())
+        if len(links) > MAX_LINKS:
+            return graph_error(
+                f"THREADS_API__LINK_LIMIT_EXCEEDED: a post may hold at most {MAX_LINKS} links",
+                100,
+            )
         reply_to = params.get("reply_to_id")
         if reply_to and reply_to not in self.media:
             return self._unknown(reply_to)

@@ -25,6 +25,15 @@ Facts enforced ([U] marks an assumption kept strict):
   `x-rate-limit-remaining`, `x-rate-limit-reset` (unix seconds); over -> 429
   `{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank",
   "status":429}`, no `Retry-After`.
+- Pay-per-use (2026): an account given a credit budget (`set_credits`) pays $0.015 a post,
+  $0.20 for a post holding a URL; a create it cannot pay for -> 402 `{"title":"Payment
+  Required","detail":"Your enrolled account … does not have any credits to fulfill this
+  request.","type":"https://api.twitter.com/2/problems/credits","status":402}` [U text].
+- OAuth 2.0 user tokens expire (`add_oauth2`, 2 h by default) -> 401 once expired.
+  `POST /2/oauth2/token` (form `grant_type=refresh_token`, `refresh_token`, `client_id`)
+  answers `{"token_type":"bearer","expires_in":7200,"access_token","scope",
+  "refresh_token"}` and rotates: the old refresh token is spent (400 `invalid_request`
+  on reuse [U text]); the old access token keeps working until it expires.
 """
 
 from __future__ import annotations
@@ -77,6 +86,14 @@ APP_ONLY = (
 )
 REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 DEFAULT_LIMITS = {"create": 100, "delete": 50, "me": 75, "timeline": 900}
+PRICE_POST = 0.015
+PRICE_POST_WITH_URL = 0.20
+NO_CREDITS = {
+    "title": "Payment Required",
+    "type": "https://api.twitter.com/2/problems/credits",
+    "status": 402,
+}
+OAUTH2_LIFETIME = 7200.0
 
 
 @dataclass
@@ -107,6 +124,11 @@ class XEmulator(Emulator):
         self.handled: dict[tuple[str, str, int], int] = {}  # (user, bucket, window) -> answered
         self._counts: dict[tuple[str, str, int], int] = {}
         self._ids = itertools.count(1_790_000_000_000_000_001)
+        self.credits: dict[str, float] = {}  # user id -> dollars left (absent: unlimited)
+        self.refused_for_credits = 0
+        self.bearer_expires: dict[str, float] = {}  # user token -> unix expiry
+        self.refresh_tokens: dict[str, tuple[str, str]] = {}  # token -> (client id, user id)
+        self.refreshes = 0
 
     # -- test helpers ------------------------------------------------------
 
@@ -129,6 +151,24 @@ class XEmulator(Emulator):
         self.consumers[consumer_key] = consumer_secret
         self.oauth_tokens[token] = (token_secret, consumer_key, user["id"])
 
+    def set_credits(self, user: dict[str, Any], dollars: float) -> None:
+        with self.lock:
+            self.credits[user["id"]] = dollars
+
+    def add_oauth2(
+        self,
+        user: dict[str, Any],
+        client_id: str,
+        access_token: str,
+        refresh_token: str,
+        lifetime: float = OAUTH2_LIFETIME,
+    ) -> None:
+        """A user token from the authorisation-code flow, with its refresh token."""
+        with self.lock:
+            self.bearer[access_token] = user["id"]
+            self.bearer_expires[access_token] = self.clock() + lifetime
+            self.refresh_tokens[refresh_token] = (client_id, user["id"])
+
     def published(self, username: str | None = None) -> list[dict[str, Any]]:
         """Live tweets in creation order, with X's `text` and the `source_text` we were sent."""
         with self.lock:
@@ -141,6 +181,8 @@ class XEmulator(Emulator):
     # -- plumbing ------------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
+        if req.method == "POST" and req.path == "/2/oauth2/token":
+            return self._token(req)
         user_id, problem = self._authenticate(req)
         if user_id is None:
             return problem or Response(401, UNAUTHORIZED)
@@ -171,6 +213,9 @@ class XEmulator(Emulator):
                             "status": 403,
                         },
                     )
+                return None, None
+            expiry = self.bearer_expires.get(token)
+            if expiry is not None and self.clock() >= expiry:
                 return None, None
             return self.bearer.get(token), None
         if scheme == "OAuth":
@@ -221,6 +266,37 @@ class XEmulator(Emulator):
                 return None
             self.nonces.add(nonce)
         return token[2]
+
+    def _token(self, req: Request) -> Response:
+        form = {k: v[0] for k, v in req.form().items() if v}
+        if form.get("grant_type") != "refresh_token":
+            return Response(400, {"error": "unsupported_grant_type"})
+        with self.lock:
+            owner = self.refresh_tokens.get(form.get("refresh_token", ""))
+            if owner is None or owner[0] != form.get("client_id"):
+                return Response(
+                    400,
+                    {
+                        "error": "invalid_request",
+                        "error_description": "Value passed for the token was invalid.",
+                    },
+                )
+            del self.refresh_tokens[form["refresh_token"]]
+            access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+            self.bearer[access] = owner[1]
+            self.bearer_expires[access] = self.clock() + OAUTH2_LIFETIME
+            self.refresh_tokens[refresh] = owner
+            self.refreshes += 1
+        return Response(
+            200,
+            {
+                "token_type": "bearer",
+                "expires_in": int(OAUTH2_LIFETIME),
+                "access_token": access,
+                "scope": "tweet.read tweet.write users.read offline.access",
+                "refresh_token": refresh,
+            },
+        )
 
     def _throttle(self, user_id: str, bucket: str) -> tuple[dict[str, str], bool]:
         """X's 15-minute windows per user and endpoint, with the x-rate-limit-* headers."""
@@ -324,6 +400,17 @@ class XEmulator(Emulator):
                 for t in self.tweets.values()
             ):
                 return Response(403, dict(DUPLICATE))
+            price = PRICE_POST_WITH_URL if extract_urls_with_indices(text) else PRICE_POST
+            left = self.credits.get(user["id"])
+            if left is not None:
+                if left + 1e-9 < price:
+                    self.refused_for_credits += 1
+                    detail = (
+                        f"Your enrolled account [{user['id']}] does not have any credits to "
+                        "fulfill this request."
+                    )
+                    return Response(402, {**NO_CREDITS, "detail": detail})
+                self.credits[user["id"]] = left - price
             tweet_id = str(next(self._ids))
             parent = self.tweets.get(str(reply_to)) if reply_to else None
             tweet = {
