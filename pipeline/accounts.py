@@ -115,6 +115,12 @@ class AccountBook:
                 merged[key] = SecretStr(str(value))
         return merged
 
+    def secret_values(self) -> list[str]:
+        """Every refreshed secret, so logs, errors and the database redact them like the
+        settings' own."""
+        book = self._read("credentials.json")
+        return [str(v) for entry in book.values() for v in (entry.get("values") or {}).values()]
+
     def _store_refreshed(
         self, target: str, configured: Mapping[str, SecretStr], values: Mapping[str, str]
     ) -> None:

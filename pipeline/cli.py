@@ -51,11 +51,13 @@ def open_home(args: argparse.Namespace) -> tuple[Path, Any]:
 
 
 def open_engine(args: argparse.Namespace, console: bool = True) -> Any:
+    from pipeline.accounts import AccountBook
     from pipeline.engine import Engine
     from pipeline.logs import setup_logging
 
     home, settings = open_home(args)
-    setup_logging(home / "logs", settings.secret_values(), settings.log_level, console=console)
+    secrets = settings.secret_values() + AccountBook(home).secret_values()
+    setup_logging(home / "logs", secrets, settings.log_level, console=console)
     return Engine(home, settings)
 
 
@@ -68,10 +70,11 @@ def open_view(args: argparse.Namespace) -> Any:
     from pipeline.store import Store
 
     home, settings = open_home(args)
-    store = Store(settings.db_url(home), secrets=settings.secret_values())
-    return SimpleNamespace(
-        settings=settings, store=store, close=store.close, accounts=AccountBook(home)
+    accounts = AccountBook(home)
+    store = Store(
+        settings.db_url(home), secrets=settings.secret_values() + accounts.secret_values()
     )
+    return SimpleNamespace(settings=settings, store=store, close=store.close, accounts=accounts)
 
 
 def parse_when(text: str, zone: Any) -> datetime:
@@ -441,7 +444,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                     account_row(
                         name,
                         target.platform,
-                        "refused",
+                        "FAILED",
                         engine.store.redact(f"{exc}" + (f" -- {step}" if step else "")),
                         engine.accounts.health(connector),
                     )

@@ -43,7 +43,7 @@ from connectors.base import (
 from pipeline.accounts import AccountBook, renew_step
 from pipeline.crashpoints import crashpoint
 from pipeline.document import Essay
-from pipeline.logs import get_logger
+from pipeline.logs import get_logger, redact_also
 from pipeline.notify import Notifier
 from pipeline.planner import plan, release_after, target_options
 from pipeline.ratelimit import RateLimits
@@ -123,7 +123,10 @@ class Engine:
         self.home = home
         self.settings = settings
         self.now = clock
-        self.store = Store(settings.db_url(home), secrets=settings.secret_values())
+        self.store = Store(
+            settings.db_url(home),
+            secrets=settings.secret_values() + AccountBook(home).secret_values(),
+        )
         self.notifier = Notifier(settings.notify)
         self.log = get_logger()
         self._connectors: dict[str, Connector] = {}
@@ -670,9 +673,11 @@ class Engine:
         """Before anything is sent: renew a credential that is due, and stop at a hold or
         at a credential known to have expired (`AccountHeld`)."""
         try:
-            self.accounts.refresh_if_due(connector)
+            renewed = self.accounts.refresh_if_due(connector)
         except NeedsPerson as exc:  # the platform refused the refresh: a person signs in again
             raise AccountHeld(str(exc), next_step=exc.next_step) from None
+        if renewed:
+            self._redact_also(connector)
         self.accounts.life(connector)  # a credential seen for the first time starts its clock
         hold = self.accounts.held(target)
         if hold is not None:
@@ -683,6 +688,12 @@ class Engine:
                 f"the {connector.platform} credentials of {target} expired on {expires:%Y-%m-%d}"
             )
             raise AccountHeld(reason, next_step=renew_step(connector), expired_credential=True)
+
+    def _redact_also(self, connector: Connector) -> None:
+        """A renewed secret is redacted everywhere from now on, like the configured ones."""
+        values = [v.get_secret_value() for v in connector.account.credentials.values()]
+        self.store.secrets = [*self.store.secrets, *(v for v in values if v)]
+        redact_also(values)
 
     def _hold(self, row: PublicationRow, exc: AccountHeld, log: Any) -> State:
         """The account cannot post: park this publication unsent (not an attempt, not failed)
@@ -737,7 +748,8 @@ class Engine:
                 continue
             connector = self.connector(name)
             try:
-                self.accounts.refresh_if_due(connector)
+                if self.accounts.refresh_if_due(connector):
+                    self._redact_also(connector)
             except PublishError as exc:
                 self.log.warning("credential refresh failed", target=name, error=str(exc))
             for days in self.accounts.warnings_due(connector):

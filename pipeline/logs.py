@@ -55,6 +55,15 @@ class Redactor:
         return {k: self.scrub(v) for k, v in event.items()}
 
 
+def redact_also(secrets: Iterable[str]) -> None:
+    """Add secrets learnt while running (a refreshed token) to the process's redaction."""
+    redactor = _configured.get("redactor")
+    if isinstance(redactor, Redactor):
+        redactor.secrets = sorted(
+            {*redactor.secrets, *(s for s in secrets if s)}, key=len, reverse=True
+        )
+
+
 def setup_logging(
     logs_dir: Path | None, secrets: Iterable[str] = (), level: str = "info", console: bool = True
 ) -> None:

@@ -212,6 +212,13 @@ def test_two_workers_refresh_a_threads_token_once_and_both_use_the_new_one(
     assert len(new_tokens) == 1 and not any(token == "threads-old-token" for token in seen)
     stored = (home / "accounts" / "credentials.json").stat().st_mode & 0o777
     assert stored == 0o600
+    (new_token,) = new_tokens
+    written = [
+        p.read_bytes().decode("utf-8", "replace")
+        for p in home.rglob("*")
+        if p.is_file() and p.name != "credentials.json"
+    ]
+    assert not any(new_token in text for text in written)  # only its own owner-only file
     assert "crosspost refreshes it" in check.stdout
     assert "threads-old-token" not in check.stdout + "".join(outputs)
 
