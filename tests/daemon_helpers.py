@@ -70,6 +70,28 @@ def start_daemon(home: Path, env: dict[str, str] | None = None) -> subprocess.Po
     )
 
 
+def start_worker(home: Path, n: int) -> subprocess.Popen[bytes]:
+    """A `crosspost worker` whose output goes to `worker-<n>.out` in the home."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "--home", str(home), "worker"],
+        stdout=(home / f"worker-{n}.out").open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env_for(),
+        cwd=ROOT,
+        start_new_session=True,
+    )
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def stop_daemon(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
     if proc.poll() is None:
         os.killpg(proc.pid, sig)

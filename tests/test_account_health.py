@@ -8,9 +8,6 @@ emulator that enforces the platform's 2026 rules: token expiry and rotating refr
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,12 +29,12 @@ from pipeline.settings import load_settings
 from pipeline.store import PublicationRow, State, Store
 from tests.daemon_helpers import (
     EXAMPLE,
-    ROOT,
     crosspost,
-    env_for,
     make_home,
     start_daemon,
+    start_worker,
     stop_daemon,
+    stop_worker,
     wait_for,
 )
 from tests.emulators.base import Request, Response
@@ -71,6 +68,19 @@ def essay_files(count: int, title: str = "Own Your Archive") -> list[tuple[str, 
         )
         for i in range(count)
     ]
+
+
+def account_on(
+    emulator: Any, platform: str, options: dict[str, Any] | None = None, **credentials: str
+) -> Account:
+    """A configured account of `platform` pointing at a loopback emulator."""
+    return Account(
+        name=platform if platform != "linkedin" else "li",
+        platform=platform,
+        options=options or {},
+        credentials={k: SecretStr(v) for k, v in credentials.items()},
+        base_url=emulator.base_url,
+    )
 
 
 # ---------------------------------------------------------------- LinkedIn: warn ahead
@@ -200,7 +210,7 @@ def test_two_workers_refresh_a_threads_token_once_and_both_use_the_new_one(
             ), [(r.state, r.last_error) for r in store.publications()]
         finally:
             for worker in workers:
-                stop(worker)
+                stop_worker(worker)
             outputs = [(home / f"worker-{n}.out").read_text() for n in (0, 1)]
             store.close()
         check = crosspost(home, "accounts", "check")
@@ -221,27 +231,6 @@ def test_two_workers_refresh_a_threads_token_once_and_both_use_the_new_one(
     assert not any(new_token in text for text in written)  # only its own owner-only file
     assert "crosspost refreshes it" in check.stdout
     assert "threads-old-token" not in check.stdout + "".join(outputs)
-
-
-def start_worker(home: Path, n: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "--home", str(home), "worker"],
-        stdout=(home / f"worker-{n}.out").open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env_for(),
-        cwd=ROOT,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # ---------------------------------------------------------------- X: credits run out
@@ -345,13 +334,7 @@ def test_a_link_reply_is_posted_under_the_announcement_on_the_wire() -> None:
     platform.add_bearer("x-user-token", user)
     essay = Essay(title="Trains at night", blocks=[Paragraph(content=[Run(text="A long ride.")])])
     with platform:
-        account = Account(
-            name="x",
-            platform="x",
-            options={"link": "reply"},
-            credentials={"bearer_token": SecretStr("x-user-token")},
-            base_url=platform.base_url,
-        )
+        account = account_on(platform, "x", {"link": "reply"}, bearer_token="x-user-token")
         ctx = RenderContext(target="x", options=account.options, link="https://blog.example/t")
         X(account).publish(X.render(essay, ctx), "key-1")
     first, second = platform.published()
@@ -374,13 +357,7 @@ def test_a_threads_thread_from_an_essay_with_twelve_links_keeps_five_links_per_p
     platform = ThreadsEmulator()
     platform.add_user("threads-token")
     with platform:
-        account = Account(
-            name="threads",
-            platform="threads",
-            options={"mode": "thread"},
-            credentials={"access_token": SecretStr("threads-token")},
-            base_url=platform.base_url,
-        )
+        account = account_on(platform, "threads", {"mode": "thread"}, access_token="threads-token")
         ctx = RenderContext(
             target="threads", options=account.options, link="https://blog.example/twelve"
         )
@@ -408,12 +385,7 @@ def test_linkedin_version_follows_the_calendar_for_a_clock_a_year_ahead() -> Non
     platform.add_member("li-token")
     essay = Essay(title="A year on", blocks=[Paragraph(content=[Run(text="Still here.")])])
     with platform:
-        account = Account(
-            name="li",
-            platform="linkedin",
-            credentials={"access_token": SecretStr("li-token")},
-            base_url=platform.base_url,
-        )
+        account = account_on(platform, "linkedin", access_token="li-token")
         connector = LinkedIn(account)
         connector.clock = lambda: ahead
         connector.publish(LinkedIn.render(essay, RenderContext(target="li")), "k")
@@ -442,13 +414,7 @@ def test_a_pinned_linkedin_version_past_its_sunset_names_the_version_and_the_fix
     platform.add_member("li-token")
     essay = Essay(title="Old", blocks=[Paragraph(content=[Run(text="Text.")])])
     with platform:
-        account = Account(
-            name="li",
-            platform="linkedin",
-            options={"version": "202401"},
-            credentials={"access_token": SecretStr("li-token")},
-            base_url=platform.base_url,
-        )
+        account = account_on(platform, "linkedin", {"version": "202401"}, access_token="li-token")
         with pytest.raises(Exception) as caught:
             LinkedIn(account).publish(LinkedIn.render(essay, RenderContext(target="li")), "k")
     error = caught.value

@@ -6,10 +6,6 @@ store stays short."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -27,12 +23,12 @@ from pipeline.settings import load_settings
 from pipeline.store import EssayRow, EventRow, PublicationRow, State, Store
 from tests.daemon_helpers import (
     EXAMPLE,
-    ROOT,
     crosspost,
-    env_for,
     make_home,
     start_daemon,
+    start_worker,
     stop_daemon,
+    stop_worker,
     wait_for,
 )
 from tests.emulators.latency_target import SlowMastodon
@@ -55,27 +51,6 @@ def platform() -> Iterator[SlowMastodon]:
     emulator.add_account(TOKEN, "writer")
     with emulator:
         yield emulator
-
-
-def start_worker(home: Path, n: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "--home", str(home), "worker"],
-        stdout=(home / f"worker-{n}.out").open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env_for(),
-        cwd=ROOT,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.mark.postgres
@@ -122,7 +97,7 @@ def test_two_workers_publish_a_backlog_once_each_and_lose_nothing(
         time.sleep(0.5)  # a duplicate sent late would show now
     finally:
         for proc in workers:
-            stop(proc)
+            stop_worker(proc)
     rows = store.publications()
     with store.session() as session:
         claimed = select(EventRow.publication_id, EventRow.data).where(
