@@ -236,24 +236,27 @@ def x_weighted_length(text: str, emoji_parsing: bool = True) -> int:
     reason "\r\n" counts 2, as in twitter-text 3.1 (twitter-text-parser counts it as one "\n").
     """
     text = unicodedata.normalize("NFC", text)
+    plain = _x_plain_weight(text)
     urls = [(s, e, _X_URL_LENGTH * _X_SCALE) for s, e in find_urls(text)]
     if not emoji_parsing:
-        return _x_weigh(text, urls)
-    return max(_x_weigh(text, urls + emoji_list.spans(text)) for emoji_list in x_emoji_lists())
+        return _x_weigh(text, plain, urls)
+    return max(
+        _x_weigh(text, plain, urls + emoji_list.spans(text)) for emoji_list in x_emoji_lists()
+    )
 
 
-def _x_weigh(text: str, entities: list[tuple[int, int, int]]) -> int:
-    """Sum of entity weights and plain weights between them; an entity starting inside an
-    earlier one is skipped, as twitter-text's parser jumps over the first."""
+def _x_weigh(text: str, plain: int, entities: list[tuple[int, int, int]]) -> int:
+    """`plain` (the text's weight as plain characters) with each entity's span weighed as the
+    entity instead; an entity starting inside an earlier one is skipped, as twitter-text's
+    parser jumps over the first."""
     entities.sort(key=lambda entity: (entity[0], -entity[2]))  # a URL wins a shared start
-    total = 0
+    total = plain
     position = 0
     for start, end, weight in entities:
         if start < position:
             continue
-        total += _x_plain_weight(text[position:start]) + weight
+        total += weight - _x_plain_weight(text[start:end])
         position = end
-    total += _x_plain_weight(text[position:])
     return total // _X_SCALE
 
 

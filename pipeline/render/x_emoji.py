@@ -20,10 +20,9 @@ sequence); the test suite checks them against both parsers.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-
-import regex
 
 _COMPONENT, _FULLY_QUALIFIED = 1, 2
 # twemoji-parser 11's exceptions to that rule (found by comparing every sequence with
@@ -41,7 +40,8 @@ class EmojiList:
     sequences: frozenset[str]
     singles: frozenset[str]
     _lengths: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
-    _starts: regex.Pattern[str] = field(init=False, repr=False, compare=False)
+    _starts: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _start_chars: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lengths: dict[str, set[int]] = {}
@@ -50,10 +50,15 @@ class EmojiList:
         object.__setattr__(
             self, "_lengths", {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
         )
-        starts = sorted(set(lengths) | self.singles)
-        object.__setattr__(
-            self, "_starts", regex.compile("[" + "".join(regex.escape(c) for c in starts) + "]")
-        )
+        starts = frozenset(lengths) | self.singles
+        object.__setattr__(self, "_start_chars", starts)
+        # Every listed sequence that starts in ASCII is a keycap (digit, # or *, then VS16 or
+        # U+20E3): looking ahead for those keeps ordinary digits from being tried one by one.
+        ascii_starts = "".join(re.escape(c) for c in sorted(c for c in starts if c < "\x80"))
+        pattern = _char_class(c for c in starts if c >= "\x80")
+        if ascii_starts:
+            pattern += f"|[{ascii_starts}](?=[\ufe0f\u20e3])"
+        object.__setattr__(self, "_starts", re.compile(pattern))  # re scans classes faster
 
     def spans(self, text: str, weight: int = 200) -> list[tuple[int, int, int]]:
         """(start, end, weight) of each emoji the parser finds in `text`, left to right."""
@@ -61,6 +66,9 @@ class EmojiList:
         position = 0
         while match := self._starts.search(text, position):
             start = match.start()
+            if text[start] not in self._start_chars:
+                position = start + 1
+                continue
             for length in self._lengths.get(text[start], ()):
                 if text[start : start + length] in self.sequences:
                     found.append((start, start + length, weight))
@@ -71,6 +79,19 @@ class EmojiList:
                     found.append((start, start + 1, weight))
                 position = start + 1
         return found
+
+
+def _char_class(chars: Iterable[str], gap: int = 256) -> str:
+    """A regex character class covering `chars` in few ranges: code points less than `gap`
+    apart share a range, so a regex engine checks a handful of ranges, not hundreds. The
+    class may take in a few other characters: callers check each hit."""
+    ranges: list[list[int]] = []
+    for point in sorted(ord(c) for c in chars):
+        if ranges and point - ranges[-1][1] < gap:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    return "[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]"
 
 
 def _build(name: str, keep: Callable[[str, dict], bool]) -> EmojiList:
