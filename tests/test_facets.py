@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,11 +60,24 @@ def test_facet_byte_ranges_slice_exactly_their_link_or_tag(case: tuple[str, list
             assert "#" + feature["tag"] == _slice(text, facet)
 
 
-def test_tag_excludes_trailing_punctuation_and_hash() -> None:
-    text = "Notes on #writing."
+@pytest.mark.parametrize(
+    ("text", "feature", "covered"),
+    [
+        ("Notes on #writing.", {"$type": TAG, "tag": "writing"}, "#writing"),
+        # A bare domain is linked only with a real top-level domain, and with https://.
+        (
+            "I host on example.com, not config.yaml.",
+            {"$type": LINK, "uri": "https://example.com"},
+            "example.com",
+        ),
+        # A cashtag is a tag of the upper-cased ticker; longer ones and numbers are not.
+        ("Bought $aapl, not $TOOLONG or $5.", {"$type": TAG, "tag": "$AAPL"}, "$aapl"),
+    ],
+)
+def test_the_one_facet_covers_exactly_its_mark(text: str, feature: dict, covered: str) -> None:
     (facet,) = bluesky_facets(text)
-    assert facet["features"] == [{"$type": TAG, "tag": "writing"}]
-    assert _slice(text, facet) == "#writing"
+    assert facet["features"] == [feature]
+    assert _slice(text, facet) == covered
 
 
 def test_numbers_and_mid_word_hashes_are_not_tags() -> None:
@@ -89,13 +103,6 @@ def test_byte_offsets_count_utf8_bytes_not_characters() -> None:
     assert facet["index"]["byteStart"] != text.index("https")
 
 
-def test_bare_domains_are_linked_only_with_a_real_top_level_domain() -> None:
-    text = "I host on example.com, not config.yaml."
-    (facet,) = bluesky_facets(text)
-    assert facet["features"] == [{"$type": LINK, "uri": "https://example.com"}]
-    assert _slice(text, facet) == "example.com"
-
-
 def test_one_trailing_punctuation_mark_and_an_unbalanced_paren_stay_outside_a_link() -> None:
     text = "(see https://example.com/a) or https://w.org/X_(y)). Really https://x.org/p!?"
     uris = [f["features"][0]["uri"] for f in bluesky_facets(text)]
@@ -105,13 +112,6 @@ def test_one_trailing_punctuation_mark_and_an_unbalanced_paren_stay_outside_a_li
 
 def test_a_keycap_emoji_is_never_a_tag() -> None:
     assert bluesky_facets("#️⃣ and #⃣ and ＃️⃣ are keycaps") == []
-
-
-def test_cashtags_are_tags_with_the_ticker_upper_cased() -> None:
-    text = "Bought $aapl, not $TOOLONG or $5."
-    (facet,) = bluesky_facets(text)
-    assert facet["features"] == [{"$type": TAG, "tag": "$AAPL"}]
-    assert _slice(text, facet) == "$aapl"
 
 
 def test_zero_width_characters_end_a_tag() -> None:
