@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.render.facets import LINK, TAG, bluesky_facets
 from pipeline.render.hashtags import hashtag
-from tests.references.platform_js import platform_references
+from tests.references.platform_js import as_we_mean_to_differ, platform_references
 
 
 def _slice(text: str, facet: dict) -> str:
@@ -120,28 +119,6 @@ def test_zero_width_characters_end_a_tag() -> None:
 
 
 # ---------------------------------------------------------------- against the Bluesky app
-
-
-def as_we_mean_to_differ(text: str, facets: list[dict]) -> list[dict]:
-    """The app's facets less the ones we leave out on purpose (pipeline/render/facets.py):
-    a tag starting with a combining mark, a tag inside a link, a tag over 640 bytes."""
-    links = [f["index"] for f in facets if f["features"][0]["$type"] == LINK]
-    kept = []
-    for facet in facets:
-        feature = facet["features"][0]
-        if feature["$type"] == TAG:
-            index = facet["index"]
-            if (
-                regex.match(r"\p{M}", feature["tag"])
-                or len(feature["tag"].encode()) > 640
-                or any(
-                    link["byteStart"] < index["byteEnd"] and index["byteStart"] < link["byteEnd"]
-                    for link in links
-                )
-            ):
-                continue
-        kept.append(facet)
-    return kept
 
 
 RICH_PIECES = [

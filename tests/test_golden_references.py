@@ -19,8 +19,7 @@ from twitter_text import parse_tweet
 
 from pipeline.render.facets import bluesky_facets
 from pipeline.render.lengths import count_mastodon, count_x
-from tests.references.platform_js import platform_references
-from tests.test_facets import as_we_mean_to_differ
+from tests.references.platform_js import as_we_mean_to_differ, platform_references
 
 PREVIEWS = sorted((Path(__file__).parent / "golden" / "preview").glob("*.json"))
 REPO = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"  # any well-formed DID: the lexicon checks the shape
@@ -40,7 +39,10 @@ def posts(platform: str) -> list[Any]:
 def test_the_goldens_hold_posts_for_every_checked_platform() -> None:
     assert PREVIEWS
     assert all(posts(platform) for platform in ("x", "mastodon", "bluesky"))
-    assert any(len(json.loads(p.read_text())["targets"]["x"]["posts"]) > 1 for p in PREVIEWS)
+    assert any(
+        len(json.loads(p.read_text(encoding="utf-8"))["targets"]["x"]["posts"]) > 1
+        for p in PREVIEWS
+    )
 
 
 @pytest.mark.parametrize("post", posts("x"))

@@ -21,6 +21,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import regex
+
+from pipeline.render.facets import LINK, TAG
 from tests.servers.cache import CACHE
 
 PACKAGES = ("@atproto/api@0.20.44", "twitter-text@3.1.0")
@@ -113,6 +116,28 @@ class PlatformReferences:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def as_we_mean_to_differ(text: str, facets: list[dict]) -> list[dict]:
+    """The app's facets less the ones we leave out on purpose (pipeline/render/facets.py):
+    a tag starting with a combining mark, a tag inside a link, a tag over 640 bytes."""
+    links = [f["index"] for f in facets if f["features"][0]["$type"] == LINK]
+    kept = []
+    for facet in facets:
+        feature = facet["features"][0]
+        if feature["$type"] == TAG:
+            index = facet["index"]
+            if (
+                regex.match(r"\p{M}", feature["tag"])
+                or len(feature["tag"].encode()) > 640
+                or any(
+                    link["byteStart"] < index["byteEnd"] and index["byteStart"] < link["byteEnd"]
+                    for link in links
+                )
+            ):
+                continue
+        kept.append(facet)
+    return kept
 
 
 @functools.cache
