@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
+from pipeline.document import Essay, Paragraph, Run
+from pipeline.render.composer import announcement
 from pipeline.render.lengths import RULES, count_x
 from tests.references.platform_js import platform_references
 
@@ -104,3 +106,15 @@ def test_x_count_is_never_below_twitter_text_and_equal_where_its_parsers_agree(t
     assert ours == max(python, javascript)
     if javascript <= python:
         assert ours == python
+
+
+def test_an_announcement_with_a_title_of_new_emoji_is_shortened_until_x_accepts_it() -> None:
+    essay = Essay(
+        title="❤️‍🔥🐦‍⬛🙂‍↔️ " * 40 + "Notes",
+        blocks=[Paragraph(runs=[Run(text="A short lead.")])],
+    )
+    post = announcement(essay, "https://blog.example.org/essay", RULES["x"])
+    assert post.endswith("https://blog.example.org/essay")
+    python, javascript = _references(post)
+    assert parse_tweet(post).valid and max(python, javascript) <= 280
+    assert count_x(post) == max(python, javascript)
