@@ -207,4 +207,5 @@ def test_every_rule_fits_exactly_up_to_its_limit(text: str) -> None:
         assert rule.fits(text) == (
             rule.count(text) <= rule.limit
             and (rule.max_bytes is None or len(text.encode()) <= rule.max_bytes)
+            and (rule.max_links is None or len(find_urls(text)) <= rule.max_links)
         )
