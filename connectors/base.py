@@ -224,9 +224,16 @@ class Account:
         if value is None:
             raise AuthExpired(
                 f"account {self.name!r} has no credential {key!r}",
-                next_step=f"set targets.{self.name}.credentials.{key} in crosspost.toml or .env",
+                next_step=f"set {credential_variable(self.name, key)}=... in the home's .env "
+                f"(or the environment), or targets.{self.name}.credentials.{key} in "
+                "crosspost.toml",
             )
         return value.get_secret_value()
+
+
+def credential_variable(target: str, key: str) -> str:
+    """The `.env` / environment name of a credential: what the settings loader reads."""
+    return f"CROSSPOST_TARGETS__{target.upper()}__CREDENTIALS__{key.upper()}"
 
 
 # ---------------------------------------------------------------- the contract

@@ -213,6 +213,9 @@ class Engine:
         for note in result.notes:
             self.store.add_event(session, "plan.note", essay_id=essay_id, note=note)
             self.log.info("plan note", essay=essay_id, note=note)
+        for warning in result.warnings:  # front matter the author wrote and we ignore
+            self.store.add_event(session, "plan.warning", essay_id=essay_id, note=warning)
+            self.log.warning("front matter ignored", essay=essay_id, note=warning)
         ids: dict[str, int] = {
             row.target: row.id
             for row in session.scalars(

@@ -231,6 +231,7 @@ def test_hostile_and_broken_drops_never_stop_the_daemon_or_reach_a_platform(
         inbox_poll_seconds = 0.2
         [targets.site]
         platform = "static_site"
+        options = {{ base_url = "https://blog.example.org" }}
         [targets.announce]
         platform = "outbox"
         after = "site"
