@@ -162,6 +162,9 @@ class RenderContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     link: str | None = None  # the URL a social post announces (the blog post, once it exists)
     limits: Mapping[str, int] = field(default_factory=dict)  # overrides read from the platform
+    # the placeholder the text was previewed with when the URL was known only after
+    # publishing: texts are composed around it, then `link` takes its place (pipeline/links.py)
+    link_slot: str | None = None
 
 
 class Journal(Protocol):

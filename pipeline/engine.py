@@ -41,6 +41,7 @@ from connectors.base import (
 )
 from pipeline.crashpoints import crashpoint
 from pipeline.document import Essay
+from pipeline.links import announced_link
 from pipeline.logs import get_logger
 from pipeline.notify import Notifier
 from pipeline.planner import plan, release_after, target_options
@@ -419,10 +420,14 @@ class Engine:
 
     def render(self, row: PublicationRow, essay: Essay) -> Draft:
         connector = self.connector(row.target)
-        link = None
+        link = slot = None
         if row.depends_on:
             dependency = self.store.publication(row.depends_on)
             link = dependency.remote_url if dependency else None
+            if dependency is not None:  # composed around the placeholder preview showed
+                slot = announced_link(
+                    self.settings, essay, row.target, self.home, dependency.target
+                ).slot
         # `now` lets a pure render decide "scheduled on the platform" vs "publish now"
         options = {**target_options(self.settings, essay, row.target), "now": self.now()}
         limits: dict[str, int] = {}
@@ -430,7 +435,11 @@ class Engine:
         if callable(fetch_limits):
             limits = fetch_limits()
         ctx = RenderContext(
-            target=row.target, options=options, link=link or essay.canonical_url, limits=limits
+            target=row.target,
+            options=options,
+            link=link or essay.canonical_url,
+            limits=limits,
+            link_slot=slot,
         )
         return type(connector).render(essay, ctx)
 

@@ -40,7 +40,7 @@ def find_links(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
+def byte_range(text: str, start: int, end: int) -> dict[str, int]:
     byte_start = len(text[:start].encode("utf-8"))
     return {"byteStart": byte_start, "byteEnd": byte_start + len(text[start:end].encode("utf-8"))}
 
@@ -58,7 +58,7 @@ def bluesky_facets(text: str) -> list[dict]:
             (
                 start,
                 {
-                    "index": _byte_range(text, start, end),
+                    "index": byte_range(text, start, end),
                     "features": [{"$type": LINK, "uri": text[start:end]}],
                 },
             )
@@ -74,7 +74,7 @@ def bluesky_facets(text: str) -> list[dict]:
         facets.append(
             (
                 start,
-                {"index": _byte_range(text, start, end), "features": [{"$type": TAG, "tag": tag}]},
+                {"index": byte_range(text, start, end), "features": [{"$type": TAG, "tag": tag}]},
             )
         )
     return [facet for _, facet in sorted(facets, key=lambda item: item[0])]
