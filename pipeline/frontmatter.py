@@ -124,3 +124,12 @@ def reference_rows() -> list[tuple[str, str]]:
         (f"`<target>.{k}`", f.description or "") for k, f in TargetOverride.model_fields.items()
     ]
     return rows
+
+
+def reference_table() -> str:
+    """The README's front-matter table, Markdown; a test keeps the README in step."""
+    lines = ["| key | meaning |", "| --- | --- |"]
+    for key, meaning in reference_rows():
+        shown = key if key.startswith("`") else f"`{key}`"
+        lines.append(f"| {shown} | {meaning} |")
+    return "\n".join(lines)

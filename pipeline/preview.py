@@ -59,7 +59,7 @@ def preview(
         entry: dict[str, Any] = {"platform": target.platform, "kind": target_kind(target).value}
         if name not in waits_for:  # shown all the same: the author may be checking why
             entry["off"] = "off for this essay: nothing is sent there (see `crosspost plan`)"
-        depends_on = waits_for[name] if name in waits_for else target.after
+        depends_on = waits_for.get(name, target.after)
         announced = announced_link(settings, essay, name, home, depends_on)
         shown = link or announced.url or announced.slot
         ctx = RenderContext(
