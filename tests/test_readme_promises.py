@@ -156,6 +156,18 @@ def test_preview_shows_the_static_pages_future_url_as_the_link(tmp_path: Path) -
     assert "https://blog.example.org/known-address.html" in target["posts"][0]["request"]["status"]
 
 
+def test_demo_preview_links_where_the_outbox_request_links(tmp_path: Path) -> None:
+    home = make_home(tmp_path)  # the demo: a local site, an outbox dry run after it
+    shown = crosspost(home, "preview", str(EXAMPLE), "--target", "announce", "--json")
+    link = json.loads(shown.stdout)["targets"]["announce"]["link"]
+    page = (home / "site" / "own-your-archive-a-field-guide-for-independent-writers.html").as_uri()
+    assert (link["url"], link["placeholder"]) == (page, False)
+    shutil.copy(EXAMPLE, home / "inbox")
+    assert crosspost(home, "run", "--once").returncode == 0
+    [sent] = (home / "outbox" / "announce").glob("*.json")
+    assert page in json.loads(sent.read_text(encoding="utf-8"))["request"]["status"]
+
+
 # ---------------------------------------------------------- 4. options checked at start
 
 
@@ -240,6 +252,26 @@ def test_home_is_taken_before_or_after_the_command(tmp_path: Path) -> None:
     assert after.returncode == 0, after.stderr
     assert "nothing planned yet" in after.stdout
     assert not (home / "crosspost.db").exists()  # a look creates no database either
+
+
+# ----------------------------------------------------------- 6. honest exit codes
+
+
+def test_run_and_worker_once_exit_4_while_a_publication_waits_for_a_person(
+    tmp_path: Path,
+) -> None:
+    home = make_home(
+        tmp_path,
+        PUBLIC_SITE + '[targets.patrons]\nplatform = "patreon"\noptions = { access = "patrons" }\n',
+    )
+    shutil.copy(EXAMPLE, home / "inbox")
+    ran = crosspost(home, "run", "--once")
+    assert ran.returncode == 4 and "wait for you" in ran.stderr, ran.stderr
+    assert crosspost(home, "worker", "--once").returncode == 4
+    [patrons] = [row for row in status(home) if row["target"] == "patrons"]
+    url = "https://www.patreon.com/posts/1"
+    assert crosspost(home, "confirm", str(patrons["id"]), url).returncode == 0
+    assert crosspost(home, "run", "--once").returncode == 0
 
 
 # ------------------------------------------------------------ 9. refused inbox files
