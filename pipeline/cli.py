@@ -585,7 +585,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
             except Exception as exc:  # an answer no connector expected: report it, check the rest
                 failures += 1
                 said = (
-                    f"unexpected answer ({exc}) -- check that "
+                    f"unexpected answer ({unexpected(exc)}) -- check that "
                     f"targets.{name}.base_url is the address of the {target.platform} API"
                 )
                 rows.append([name, target.platform, "FAILED", engine.store.redact(said)])
@@ -594,6 +594,13 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     headers = ["TARGET", "PLATFORM", "CHECK", "DETAIL"]
     print(table(rows, headers, full_last=True) if rows else "no targets")
     return 1 if failures else 0
+
+
+def unexpected(exc: Exception) -> str:
+    """An answer no connector expected, in words: a missing field names the field."""
+    if isinstance(exc, KeyError):
+        return f"the answer lacks the field {exc}"
+    return str(exc) or "no detail"
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
