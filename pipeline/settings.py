@@ -63,6 +63,11 @@ class TargetSettings(BaseModel):
     rate_limit: tuple[int, float] | None = Field(
         None, description="[requests, seconds] this account may send; default: the platform's"
     )
+    allow_private_links: bool = Field(
+        False,
+        description="may link to a target whose URLs only this machine or network opens"
+        " (an intranet, a test server on 127.0.0.1)",
+    )
     timeout_seconds: float | None = Field(
         None,
         gt=0,
@@ -355,12 +360,15 @@ def check_links(settings: Settings, config: Path) -> None:
     for name, target in settings.enabled_targets().items():
         if target.platform not in SOCIAL_PLATFORMS or not target.after:
             continue
+        if target.allow_private_links:
+            continue
         key = private_url_key(target.after, settings.targets[target.after])
         if key:
             problems.append(
                 f"  targets.{name}.after = {target.after!r}: the posts would link to "
                 f"{target.after}'s URLs, which are not public; set {key} "
-                "(e.g. https://blog.example.org)"
+                "(e.g. https://blog.example.org), or targets."
+                f"{name}.allow_private_links = true if every reader is on this network"
             )
     if problems:
         raise ConfigError("\n".join([f"links that would not work ({config}):", *problems]))
