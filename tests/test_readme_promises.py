@@ -139,6 +139,11 @@ def test_a_social_target_linking_to_a_private_site_is_refused_with_the_key(
         assert result.returncode == 2, (command, result.stdout, result.stderr)
         assert "targets.site.options.base_url" in result.stderr, result.stderr
         assert "crosspost.toml" in result.stderr
+    config = (home / "crosspost.toml").read_text(encoding="utf-8")
+    (home / "crosspost.toml").write_text(
+        config.replace('after = "site"', 'after = "site"\nallow_private_links = true')
+    )
+    assert crosspost(home, "status").returncode == 0  # readers on this network: allowed
 
 
 def test_an_outbox_dry_run_may_link_to_the_local_site(tmp_path: Path) -> None:
