@@ -82,24 +82,26 @@ class DevToOptions(Options):
     main_image: bool = True
 
 
+MEDIUM_FORMATS = ("html", "markdown")
+MEDIUM_STATUSES = ("public", "draft", "unlisted")
+MEDIUM_LICENSES = (
+    "all-rights-reserved",
+    "cc-40-by",
+    "cc-40-by-sa",
+    "cc-40-by-nd",
+    "cc-40-by-nc",
+    "cc-40-by-nc-nd",
+    "cc-40-by-nc-sa",
+    "cc-40-zero",
+    "public-domain",
+)
+
+
 class MediumOptions(Options):
-    format: Literal["html", "markdown"] = "html"
-    publish_status: Literal["public", "draft", "unlisted"] = "public"
+    format: Literal[MEDIUM_FORMATS] = "html"  # type: ignore[valid-type]
+    publish_status: Literal[MEDIUM_STATUSES] = "public"  # type: ignore[valid-type]
     notify_followers: bool | None = None
-    license: (
-        Literal[
-            "all-rights-reserved",
-            "cc-40-by",
-            "cc-40-by-sa",
-            "cc-40-by-nd",
-            "cc-40-by-nc",
-            "cc-40-by-nc-nd",
-            "cc-40-by-nc-sa",
-            "cc-40-zero",
-            "public-domain",
-        ]
-        | None
-    ) = None
+    license: Literal[MEDIUM_LICENSES] | None = None  # type: ignore[valid-type]
     if_unsure: Literal["ask", "resend"] = "ask"
 
 
