@@ -538,7 +538,7 @@ class Engine:
             log.exception("publication crashed")
             return self._fail(
                 row,
-                f"internal error: {type(exc).__name__}: {exc}",
+                f"internal error: {exc or 'no detail'} (the log has the details)",
                 "report this; then `crosspost retry`",
                 log,
             )
