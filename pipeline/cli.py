@@ -500,32 +500,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
         view.close()
     zone = view.settings.zone
     existing = known[1] if known else {}
-    rows = []
-    for p in result.publications:
-        done = existing.get(p.target)
-        if done is not None:
-            what = {"published": "already published"}.get(done.state, f"already {done.state}")
-            rows.append(
-                [
-                    p.target,
-                    p.platform,
-                    p.kind.value,
-                    done.state,
-                    local(done.due_at, zone),
-                    f"{what} (publication {done.id}) {done.remote_url or ''}".rstrip(),
-                ]
+    rows = [plan_row(p, existing.get(p.target), zone) for p in result.publications]
+    if args.json:
+        keys = ["target", "platform", "kind", "state", "when", "why"]
+        print(
+            json.dumps(
+                {
+                    "essay": essay.title,
+                    "known_essay_id": known[0] if known else None,
+                    "publications": [dict(zip(keys, row, strict=True)) for row in rows],
+                    "notes": result.notes,
+                    "warnings": result.warnings,
+                },
+                indent=2,
+                ensure_ascii=False,
             )
-            continue
-        rows.append(
-            [
-                p.target,
-                p.platform,
-                p.kind.value,
-                p.state.value,
-                local(p.due_at, zone) if p.due_at else f"after {p.depends_on}",
-                p.why,
-            ]
         )
+        return 0
     print(f"{essay.title}\n")
     if known:
         print(
@@ -542,6 +533,28 @@ def cmd_plan(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}")
     return 0
+
+
+def plan_row(p: Any, done: Any, zone: Any) -> list[str]:
+    """One planned publication, or the stored one when the essay already has it."""
+    if done is not None:
+        what = {"published": "already published"}.get(done.state, f"already {done.state}")
+        return [
+            p.target,
+            p.platform,
+            p.kind.value,
+            done.state,
+            local(done.due_at, zone),
+            f"{what} (publication {done.id}) {done.remote_url or ''}".rstrip(),
+        ]
+    return [
+        p.target,
+        p.platform,
+        p.kind.value,
+        p.state.value,
+        local(p.due_at, zone) if p.due_at else f"after {p.depends_on}",
+        p.why,
+    ]
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -592,7 +605,11 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     headers = ["TARGET", "PLATFORM", "CHECK", "DETAIL"]
-    print(table(rows, headers, full_last=True) if rows else "no targets")
+    if args.json:
+        keys = [h.lower() for h in headers]
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+    else:
+        print(table(rows, headers, full_last=True) if rows else "no targets")
     return 1 if failures else 0
 
 
@@ -700,6 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("plan", help="what would be published where and when, without doing it")
     p.add_argument("file")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
     p = command("preview", help="exactly what each destination would receive")
@@ -711,6 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("accounts", help="accounts check: verify every account's credentials")
     p.add_argument("action", choices=["check"])
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_accounts)
     return parser
 

@@ -305,6 +305,10 @@ def test_plan_says_already_published_for_a_known_essay(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "already known as essay 1" in shown.stdout
     assert shown.stdout.count("already published (publication") == 2, shown.stdout
+    listed = json.loads(crosspost(home, "plan", str(EXAMPLE), "--json").stdout)
+    assert listed["known_essay_id"] == 1
+    assert [p["state"] for p in listed["publications"]] == ["published", "published"]
+    assert all(p["why"].startswith("already published") for p in listed["publications"])
 
 
 # ------------------------------------------------------------ 11. the credential hint
