@@ -57,6 +57,12 @@ def essay(tmp_path: Path, front_matter: str, name: str = "essay.md") -> Path:
     return path
 
 
+def crosspost_as_typed(*args: str) -> subprocess.CompletedProcess[str]:
+    """The program with exactly these arguments (no `--home` put in front of them)."""
+    command = [sys.executable, "-m", "pipeline.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env_for(), cwd=ROOT)
+
+
 def planned_targets(output: str) -> set[str]:
     rows = output.split("TARGET", 1)[1].splitlines()[2:]
     return {row.split()[0] for row in rows if row.strip() and not row.startswith(("note", "warn"))}
@@ -247,13 +253,7 @@ def test_read_only_commands_refuse_a_folder_that_is_not_a_home_and_create_nothin
 
 def test_home_is_taken_before_or_after_the_command(tmp_path: Path) -> None:
     home = make_home(tmp_path)
-    after = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "status", "--home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env_for(),
-        cwd=ROOT,
-    )
+    after = crosspost_as_typed("status", "--home", str(home))
     assert after.returncode == 0, after.stderr
     assert "nothing planned yet" in after.stdout
     assert not (home / "crosspost.db").exists()  # a look creates no database either
@@ -365,13 +365,7 @@ def test_logs_say_when_nothing_matched(tmp_path: Path) -> None:
 
 def test_reschedule_examples_are_in_the_future(tmp_path: Path) -> None:
     home = make_home(tmp_path)
-    helped = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "reschedule", "--help"],
-        capture_output=True,
-        text=True,
-        env=env_for(),
-        cwd=ROOT,
-    )
+    helped = crosspost_as_typed("reschedule", "--help")
     shutil.copy(EXAMPLE, home / "inbox")
     crosspost(home, "run", "--once")
     refused = crosspost(home, "reschedule", "1", "next tuesday")
@@ -425,13 +419,7 @@ def test_examples_hold_one_readable_essay_per_input_format() -> None:
 
 def test_init_example_writes_the_packaged_example_which_loads(tmp_path: Path) -> None:
     home = tmp_path / "fresh"
-    made = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "init", str(home), "--example"],
-        capture_output=True,
-        text=True,
-        env=env_for(),
-        cwd=tmp_path,
-    )
+    made = crosspost_as_typed("init", str(home), "--example")
     assert made.returncode == 0, made.stderr
     example = home / "crosspost.example.toml"
     assert "every setting and every platform" in example.read_text(encoding="utf-8")
