@@ -18,7 +18,7 @@ setup: $(BIN)/crosspost
 demo: setup
 	rm -rf $(DEMO)
 	$(BIN)/crosspost init $(DEMO)
-	cp examples/*.md $(DEMO)/inbox/
+	cp examples/*.md examples/*.txt examples/*.html examples/*.docx $(DEMO)/inbox/
 	$(BIN)/crosspost --home $(DEMO) run --once
 	@echo "site: $(DEMO)/site/index.html   outbox: $(DEMO)/outbox/   status: $(BIN)/crosspost --home $(DEMO) status"
 

@@ -119,6 +119,7 @@ def config_for(mastodon_url: str, poll: float, settle: float, watch: bool) -> st
     inbox_watch = {"true" if watch else "false"}
     [targets.site]
     platform = "static_site"
+    options = {{ base_url = "https://blog.example.org" }}
     [targets.announce]
     platform = "outbox"
     after = "site"

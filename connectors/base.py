@@ -176,6 +176,9 @@ class RenderContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     link: str | None = None  # the URL a social post announces (the blog post, once it exists)
     limits: Mapping[str, int] = field(default_factory=dict)  # overrides read from the platform
+    # the placeholder the text was previewed with when the URL was known only after
+    # publishing: texts are composed around it, then `link` takes its place (pipeline/links.py)
+    link_slot: str | None = None
 
 
 class Journal(Protocol):
@@ -240,7 +243,9 @@ class Account:
         if value is None:
             raise AuthExpired(
                 f"account {self.name!r} has no credential {key!r}",
-                next_step=f"set targets.{self.name}.credentials.{key} in crosspost.toml or .env",
+                next_step=f"set {credential_variable(self.name, key)}=... in the home's .env "
+                f"(or the environment), or targets.{self.name}.credentials.{key} in "
+                "crosspost.toml",
             )
         return value.get_secret_value()
 
@@ -269,6 +274,11 @@ class Refreshed:
 
     values: dict[str, str]
     expires_in: float | None = None
+
+
+def credential_variable(target: str, key: str) -> str:
+    """The `.env` / environment name of a credential: what the settings loader reads."""
+    return f"CROSSPOST_TARGETS__{target.upper()}__CREDENTIALS__{key.upper()}"
 
 
 # ---------------------------------------------------------------- the contract

@@ -49,10 +49,11 @@ from connectors.tid import is_tid, later_tid, new_tid
 from pipeline import fetch
 from pipeline.document import Essay
 from pipeline.render.composer import shorten, teaser_of
-from pipeline.render.facets import bluesky_facets
+from pipeline.render.facets import LINK, bluesky_facets, byte_range
 from pipeline.render.lengths import RULES, LengthRule, graphemes
 
 COLLECTION = "app.bsky.feed.post"
+LINK_TEXT_GRAPHEMES = 27  # a link shows as "host/path…" this long at most, whatever the URL
 PUBLISH_TIME = "<publish time>"  # render's createdAt when neither `now` nor publish_at is known
 THUMB_MAX_BYTES = 1_000_000  # app.bsky.embed.external: thumb maxSize
 THUMB_TIMEOUT = (5.0, 15.0)
@@ -103,7 +104,7 @@ class Bluesky(Connector):
         rule = cls.length_rule(ctx)
         link = ctx.link or essay.canonical_url
         options = ctx.options
-        texts = social_texts("bluesky", essay, ctx, rule)
+        texts = social_texts("bluesky", essay, ctx, rule, link_text=link_text)
         created_at = _created_at(options.get("now"), essay.publish_at)
         langs = _langs(options.get("langs"), essay.language)
         repo = str(options.get("handle") or options.get("identifier") or "")
@@ -113,6 +114,8 @@ class Bluesky(Connector):
             if langs:
                 record["langs"] = langs
             facets = bluesky_facets(text)
+            if link:
+                facets = with_link_facet(text, facets, link_text(link), link)
             if facets:
                 record["facets"] = facets
             if index == 0 and link:
@@ -452,3 +455,31 @@ def _wait(answer: requests.Response) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def link_text(url: str) -> str:
+    """How a link shows in a post: without its scheme, cut to a fixed length with "…".
+
+    Bluesky counts the visible text, not the URL behind a link facet, so a fixed-length
+    text keeps the teaser the same whatever the real URL turns out to be.
+    """
+    shown = url.split("://", 1)[-1].rstrip("/")
+    if graphemes(shown) <= LINK_TEXT_GRAPHEMES:
+        return shown
+    return shown[: LINK_TEXT_GRAPHEMES - 1] + "…"
+
+
+def with_link_facet(text: str, facets: list[dict], shown: str, url: str) -> list[dict]:
+    """`facets` plus a link facet over the link's visible text, pointing at the whole URL."""
+    start = text.find(shown)
+    if start < 0:
+        return facets
+    index = byte_range(text, start, start + len(shown))
+    kept = [
+        f
+        for f in facets
+        if f["index"]["byteEnd"] <= index["byteStart"]
+        or f["index"]["byteStart"] >= index["byteEnd"]
+    ]
+    kept.append({"index": index, "features": [{"$type": LINK, "uri": url}]})
+    return sorted(kept, key=lambda f: f["index"]["byteStart"])

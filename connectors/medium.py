@@ -53,6 +53,7 @@ from connectors.base import (
     Transient,
     retry_after_seconds,
 )
+from connectors.options import MEDIUM_FORMATS, MEDIUM_LICENSES, MEDIUM_STATUSES
 from pipeline.document import Essay, Heading, Run
 from pipeline.render.composer import shorten
 from pipeline.render.html import render_html
@@ -62,19 +63,9 @@ from pipeline.render.parts import blocks_for
 MAX_TITLE = 100
 MAX_TAGS = 3
 MAX_TAG_LENGTH = 25
-FORMATS = ("html", "markdown")
-STATUSES = ("public", "draft", "unlisted")
-LICENSES = (
-    "all-rights-reserved",
-    "cc-40-by",
-    "cc-40-by-sa",
-    "cc-40-by-nd",
-    "cc-40-by-nc",
-    "cc-40-by-nc-nd",
-    "cc-40-by-nc-sa",
-    "cc-40-zero",
-    "public-domain",
-)
+FORMATS = MEDIUM_FORMATS
+STATUSES = MEDIUM_STATUSES
+LICENSES = MEDIUM_LICENSES
 NO_NEW_TOKENS = (
     "Medium no longer issues tokens; remove this target or use the Medium import tool by hand "
     "(https://medium.com/p/import)"

@@ -7,6 +7,8 @@ text differs, and that stays in the platform's module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from connectors.base import Rejected, RenderContext
 from pipeline.document import Essay
 from pipeline.render import composer
@@ -19,10 +21,36 @@ def social_texts(
     ctx: RenderContext,
     rule: LengthRule,
     default_template: str = composer.DEFAULT_TEMPLATE,
+    link_text: Callable[[str], str] = str,
 ) -> list[str]:
-    """One text per post, each within `rule`; an essay that cannot fit is `Rejected`."""
-    options = ctx.options
+    """One text per post, each within `rule`; an essay that cannot fit is `Rejected`.
+
+    `link_text` is how the link shows in the text (Bluesky shows a shortened one). With a
+    `link_slot` the texts are composed around the placeholder preview showed, then the real
+    link replaces it: the same teaser, as long as the real link is no longer than the slot.
+    """
     link = ctx.link or essay.canonical_url
+    shown = link_text(link) if link else None
+    if ctx.link_slot:
+        held = link_text(ctx.link_slot)
+        texts = _compose(platform, essay, ctx, rule, default_template, held)
+        if shown is None or shown == held:
+            return texts
+        filled = [text.replace(held, shown, 1) for text in texts]
+        if all(rule.fits(text) for text in filled):
+            return filled
+    return _compose(platform, essay, ctx, rule, default_template, shown)
+
+
+def _compose(
+    platform: str,
+    essay: Essay,
+    ctx: RenderContext,
+    rule: LengthRule,
+    default_template: str,
+    link: str | None,
+) -> list[str]:
+    options = ctx.options
     try:
         if options.get("mode", "announcement") == "thread":
             return composer.thread(essay, link, rule, numbered=bool(options.get("numbered", True)))

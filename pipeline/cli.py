@@ -1,8 +1,13 @@
 """`crosspost`: the operator's command line.
 
-Every command works on one home folder (`--home`, `CROSSPOST_HOME`, or the current
-directory). Errors print one clear line and exit 2 (bad input or settings) or 1 (a
-platform said no); no traceback reaches the operator unless `--debug` is given.
+Every command works on one home folder (`--home` before or after the command,
+`CROSSPOST_HOME`, or the current directory). Commands that only look (status, logs, plan,
+accounts, retry…) refuse a folder that is not a home and never create files there.
+Errors print one clear line; no traceback reaches the operator unless `--debug` is given.
+
+Exit codes (README "Exit codes"): 0 done; 1 a platform said no or something unexpected;
+2 bad input or settings; 3 (`run --once`, `worker --once`) a publication failed or a file
+in the inbox was refused; 4 (same) a publication waits for a person (`awaiting-manual`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from typing import Any
 from pipeline.errors import ConfigError, CrosspostError, ReadError
 
 DEFAULT_CONFIG = Path(__file__).parent / "defaults" / "crosspost.toml"
+EXAMPLE_CONFIG = Path(__file__).parent / "defaults" / "crosspost.example.toml"
 HOME_FOLDERS = ("inbox", "processed", "failed", "site", "outbox", "logs")
+EXIT_FAILED = 3  # run/worker --once: a publication failed, or an inbox file was refused
+EXIT_WAITING = 4  # run/worker --once: a publication waits for a person
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -31,11 +39,25 @@ def home_of(args: argparse.Namespace) -> Path:
     return Path(args.home or os.environ.get("CROSSPOST_HOME") or ".").resolve()
 
 
+def existing_home(args: argparse.Namespace) -> Path:
+    """The home folder, refused unless it is one: a misspelt `--home` must not become a
+    new, empty home (nor an empty status that looks like "nothing happened")."""
+    from pipeline.settings import CONFIG_NAME
+
+    home = home_of(args)
+    if not (home / CONFIG_NAME).is_file():
+        raise CrosspostError(
+            f"not a crosspost home: {home} has no {CONFIG_NAME}; run `crosspost init {home}` "
+            "to make one, or give --home DIR"
+        )
+    return home
+
+
 def open_home(args: argparse.Namespace) -> tuple[Path, Any]:
     """The home folder and its settings, with the folders made and file modes checked."""
     from pipeline.settings import load_settings, warn_if_world_readable
 
-    home = home_of(args)
+    home = existing_home(args)
     settings = load_settings(home)
     for folder in HOME_FOLDERS:
         (home / folder).mkdir(parents=True, exist_ok=True)
@@ -63,18 +85,28 @@ def open_engine(args: argparse.Namespace, console: bool = True) -> Any:
 
 def open_view(args: argparse.Namespace) -> Any:
     """Settings and store only, for read-only commands: no engine, connectors or HTTP
-    libraries are imported, so `crosspost status` starts fast."""
+    libraries are imported, so `crosspost status` starts fast. Nothing is created: a home
+    whose SQLite file does not exist yet has no store (`store` is None)."""
     from types import SimpleNamespace
 
     from pipeline.accounts import AccountBook
+    from pipeline.settings import load_settings
     from pipeline.store import Store
 
-    home, settings = open_home(args)
+    home = existing_home(args)
+    settings = load_settings(home)
     accounts = AccountBook(home)
-    store = Store(
-        settings.db_url(home), secrets=settings.secret_values() + accounts.secret_values()
+    store = None
+    if settings.database_url is not None or (home / "crosspost.db").exists():
+        secrets = settings.secret_values() + accounts.secret_values()
+        store = Store(settings.db_url(home), secrets=secrets)
+    return SimpleNamespace(
+        home=home,
+        settings=settings,
+        store=store,
+        close=store.close if store else lambda: None,
+        accounts=accounts,
     )
-    return SimpleNamespace(settings=settings, store=store, close=store.close, accounts=accounts)
 
 
 def parse_when(text: str, zone: Any) -> datetime:
@@ -88,22 +120,43 @@ def parse_when(text: str, zone: Any) -> datetime:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise CrosspostError(f"{text!r} is not a time; use 2025-06-02T09:00, now, or +2h") from None
+        raise CrosspostError(f"{text!r} is not a time; use {example_time()}, now, or +2h") from None
     return when.replace(tzinfo=zone) if when.tzinfo is None else when
+
+
+def example_time() -> str:
+    """A time a week ahead, 09:00: an example the operator can copy without moving a post
+    into the past."""
+    from datetime import timedelta
+
+    return (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT09:00")
 
 
 def local(dt: datetime | None, zone: Any) -> str:
     return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
-def table(rows: list[list[str]], headers: list[str], full_last: bool = False) -> str:
-    """Columns cut at 60 characters; `full_last` keeps the last one whole (nothing follows
-    it to misalign), for messages the reader must see in full."""
+COLUMN_WIDTH = 60
+
+
+def cut(text: str, width: int | None) -> str:
+    """`text` within `width` characters, a cut one ending in "…" so the reader knows."""
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def table(
+    rows: list[list[str]], headers: list[str], full_last: bool = False, full: bool = False
+) -> str:
+    """Columns cut at 60 characters with "…"; `full_last` keeps the last one whole (nothing
+    follows it to misalign), for messages the reader must see in full; `full` cuts nothing."""
+    limit = None if full else COLUMN_WIDTH
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
-    widths = [min(w, 60) for w in widths]
+    widths = [w if limit is None else min(w, limit) for w in widths]
 
     def line(values: Sequence[str]) -> str:
-        cells = [str(v)[:w].ljust(w) for v, w in zip(values, widths, strict=False)]
+        cells = [cut(str(v), w).ljust(w) for v, w in zip(values, widths, strict=False)]
         if full_last and values:
             cells[-1] = str(values[-1])
         return "  ".join(cells).rstrip()
@@ -125,6 +178,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         shutil.copyfile(DEFAULT_CONFIG, config)
         config.chmod(0o600)
         print(f"created {config}")
+    if args.example:
+        example = home / EXAMPLE_CONFIG.name
+        shutil.copyfile(EXAMPLE_CONFIG, example)
+        example.chmod(0o600)
+        print(f"created {example}: every setting and platform, to copy from")
     print(
         f"home folder ready: {home}\n  drop essays into {home / 'inbox'}\n"
         f"  then run: crosspost --home {home} run --once"
@@ -139,6 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon = Daemon(home_of(args), engine)
     try:
         if args.once:
+            refused_before = set(failed_files(engine.home))
             started = time.monotonic()
             counts = daemon.run_once()
             print(
@@ -146,10 +205,33 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"publication(s) in {time.monotonic() - started:.2f} s"
             )
             print_status(engine, as_json=False)
-        else:
-            daemon.serve_forever()
+            refused = [f for f in failed_files(engine.home) if f not in refused_before]
+            return once_exit_code(engine, refused)
+        daemon.serve_forever()
     finally:
         engine.close()
+    return 0
+
+
+def once_exit_code(engine: Any, refused_files: list[str]) -> int:
+    """What a script or cron needs to know after `--once`: 0 all well (or scheduled for
+    later), 3 something failed, 4 something waits for a person. Said on stderr too."""
+    counts = state_counts(engine)
+    failed, waiting = counts.get("failed", 0), counts.get("awaiting-manual", 0)
+    if failed or refused_files:
+        print(
+            f"exit {EXIT_FAILED}: {failed} publication(s) failed, {len(refused_files)} inbox "
+            "file(s) refused this run (see `crosspost status`)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if waiting:
+        print(
+            f"exit {EXIT_WAITING}: {waiting} publication(s) wait for you "
+            "(see `crosspost status`; `crosspost confirm ID URL` once done)",
+            file=sys.stderr,
+        )
+        return EXIT_WAITING
     return 0
 
 
@@ -220,44 +302,58 @@ def state_counts(engine: Any) -> dict[str, int]:
         return {state: count for state, count in session.execute(query).all()}
 
 
-def print_status(
-    engine: Any, as_json: bool, essay_id: int | None = None, everything: bool = False
-) -> None:
-    zone = engine.settings.zone
-    rows, total = status_rows(engine, essay_id, everything or as_json)
-    accounts = account_notes(engine, rows)
-    if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": p.id,
-                        "essay_id": p.essay_id,
-                        "essay": p.title,
-                        "target": p.target,
-                        "platform": p.platform,
-                        "state": p.state,
-                        "due_at": p.due_at.isoformat() if p.due_at else None,
-                        "attempts": p.attempts,
-                        "url": p.remote_url,
-                        "last_error": p.last_error,
-                        "waiting_for": p.depends_on if p.state == "planned" else None,
-                        "account": accounts.get(p.id),
-                    }
-                    for p in rows
-                ],
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
-        return
-    if not rows:
-        print("nothing planned yet: drop an essay into the inbox and run `crosspost run --once`")
-        return
+def failed_files(home: Path) -> dict[str, str]:
+    """Files the inbox refused (in `failed/`), each with the reason its note gives."""
+    found: dict[str, str] = {}
+    folder = home / "failed"
+    if not folder.is_dir():
+        return found
+    for note in sorted(folder.glob("*.error.txt")):
+        text = note.read_text(encoding="utf-8", errors="replace")
+        reason = text.partition("Reason: ")[2].partition("\n\nThe original file")[0].strip()
+        found[note.name.removesuffix(".error.txt")] = " ".join(reason.split()) or text.strip()
+    return found
+
+
+def publication_json(p: Any, account: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "kind": "publication",
+        "id": p.id,
+        "essay_id": p.essay_id,
+        "essay": p.title,
+        "target": p.target,
+        "platform": p.platform,
+        "state": p.state,
+        "due_at": p.due_at.isoformat() if p.due_at else None,
+        "attempts": p.attempts,
+        "url": p.remote_url,
+        "last_error": p.last_error,
+        "waiting_for": p.depends_on if p.state == "planned" else None,
+        "account": account,
+    }
+
+
+def failed_file_json(name: str, reason: str) -> dict[str, Any]:
+    """A refused inbox file as a `status --json` row: `kind` tells it from publications."""
+    return {
+        "kind": "inbox-file",
+        "id": None,
+        "essay": name,
+        "target": None,
+        "state": "refused",
+        "file": f"failed/{name}",
+        "last_error": reason,
+    }
+
+
+def publications_table(
+    rows: list[Any], zone: Any, full: bool = False, accounts: dict[int, Any] | None = None
+) -> str:
+    accounts = accounts or {}
     lines = [
         [
             str(p.id),
-            p.title[:40],
+            p.title if full else cut(p.title, 40),
             p.target,
             p.state,
             local(p.due_at, zone) if p.state != "planned" else f"after #{p.depends_on}",
@@ -267,7 +363,42 @@ def print_status(
         ]
         for p in rows
     ]
-    print(table(lines, ["ID", "ESSAY", "TARGET", "STATE", "DUE", "TRIES", "URL / LAST ERROR"]))
+    headers = ["ID", "ESSAY", "TARGET", "STATE", "DUE", "TRIES", "URL / LAST ERROR"]
+    return table(lines, headers, full_last=True, full=full)
+
+
+def failed_files_table(files: dict[str, str], full: bool = False) -> str:
+    rows = [[f"failed/{name}", reason] for name, reason in files.items()]
+    return table(rows, ["REFUSED INBOX FILE", "REASON"], full_last=True, full=full)
+
+
+def print_status(
+    engine: Any,
+    as_json: bool,
+    essay_id: int | None = None,
+    everything: bool = False,
+    full: bool = False,
+) -> None:
+    zone = engine.settings.zone
+    home = getattr(engine, "home", None)
+    files = failed_files(home) if home is not None and essay_id is None else {}
+    if engine.store is None:  # a home where nothing ran yet: no database to read
+        rows, total = [], 0
+    else:
+        rows, total = status_rows(engine, essay_id, everything or as_json)
+    accounts = account_notes(engine, rows)
+    if as_json:
+        listed = [publication_json(p, accounts.get(p.id)) for p in rows]
+        listed += [failed_file_json(name, reason) for name, reason in files.items()]
+        print(json.dumps(listed, indent=2, ensure_ascii=False))
+        return
+    if not rows and not files:
+        print("nothing planned yet: drop an essay into the inbox and run `crosspost run --once`")
+        return
+    if rows:
+        print(publications_table(rows, zone, full, accounts))
+    if files:
+        print(("\n" if rows else "") + failed_files_table(files, full))
     if len(rows) < total:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(state_counts(engine).items()))
         print(
@@ -299,7 +430,7 @@ def account_notes(engine: Any, rows: list[Any]) -> dict[int, dict[str, Any]]:
 def cmd_status(args: argparse.Namespace) -> int:
     engine = open_view(args)
     try:
-        print_status(engine, args.json, args.essay, everything=args.all)
+        print_status(engine, args.json, args.essay, everything=args.all, full=args.full)
     finally:
         engine.close()
     return 0
@@ -308,7 +439,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_logs(args: argparse.Namespace) -> int:
     from pipeline.logs import human_line, read_log_lines
 
-    logs_dir = home_of(args) / "logs"
+    logs_dir = existing_home(args) / "logs"
     order = {"debug": 0, "info": 1, "warning": 2, "error": 3}
 
     def wanted(line: dict[str, Any]) -> bool:
@@ -319,16 +450,32 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return order.get(line.get("level", "info"), 1) >= order[args.level]
 
     shown = 0
+    matched = 0
     while True:
         lines = read_log_lines(logs_dir) if logs_dir.exists() else []
         for line in lines[shown:]:
             if wanted(line):
+                matched += 1
                 print(json.dumps(line, ensure_ascii=False) if args.json else human_line(line))
         shown = len(lines)
         if not args.follow:
+            if not matched and not args.json:
+                print(no_log_lines(args, len(lines)))
             return 0
         sys.stdout.flush()
         time.sleep(1)
+
+
+def no_log_lines(args: argparse.Namespace, total: int) -> str:
+    """Say so when nothing matched: an empty screen reads as "crosspost is broken"."""
+    asked = [f"level {args.level} or above"]
+    if args.essay is not None:
+        asked.append(f"essay {args.essay}")
+    if args.target:
+        asked.append(f"target {args.target}")
+    if not total:
+        return "no log lines yet: the log starts with the first `crosspost run`"
+    return f"no log lines match ({', '.join(asked)}) among {total} line(s)"
 
 
 def operator_step(action: Callable[[Any, argparse.Namespace], Any], verb: str) -> Callable:
@@ -350,35 +497,76 @@ def operator_step(action: Callable[[Any, argparse.Namespace], Any], verb: str) -
     return run
 
 
+def known_publications(view: Any, essay: Any) -> tuple[int, dict[str, Any]] | None:
+    """The store's essay this file already is (same content, slug or canonical URL, as the
+    engine decides on intake) and its publications by target; None for a new essay."""
+    if view.store is None:
+        return None
+    from sqlalchemy import or_, select
+
+    from pipeline.store import EssayRow, PublicationRow
+
+    conditions = [EssayRow.slug == essay.effective_slug()]
+    if essay.canonical_url:
+        conditions.append(EssayRow.canonical_url == essay.canonical_url)
+    with view.store.session() as session:
+        row = session.scalars(
+            select(EssayRow).where(or_(*conditions)).order_by(EssayRow.id.desc())
+        ).first()
+        if row is None:
+            return None
+        publications = session.scalars(
+            select(PublicationRow).where(PublicationRow.essay_id == row.id)
+        ).all()
+        return row.id, {p.target: p for p in publications}
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from pipeline.planner import plan
     from pipeline.readers import read_file
-    from pipeline.settings import load_settings
 
-    settings = load_settings(home_of(args))
-    essay = read_file(args.file)
-    result = plan(essay, settings, datetime.now(UTC))
-    zone = settings.zone
-    rows = [
-        [
-            p.target,
-            p.platform,
-            p.kind.value,
-            p.state.value,
-            local(p.due_at, zone) if p.due_at else f"after {p.depends_on}",
-            p.why,
-        ]
-        for p in result.publications
-    ]
+    view = open_view(args)
+    try:
+        essay = read_file(args.file)
+        result = plan(essay, view.settings, datetime.now(UTC))
+        known = known_publications(view, essay)
+    finally:
+        view.close()
+    zone = view.settings.zone
+    existing = known[1] if known else {}
+    rows = [plan_row(p, existing.get(p.target), zone) for p in result.publications]
+    if args.json:
+        keys = ["target", "platform", "kind", "state", "when", "why"]
+        print(
+            json.dumps(
+                {
+                    "essay": essay.title,
+                    "known_essay_id": known[0] if known else None,
+                    "publications": [dict(zip(keys, row, strict=True)) for row in rows],
+                    "notes": result.notes,
+                    "warnings": result.warnings,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return 0
     print(f"{essay.title}\n")
+    if known:
+        print(
+            f"already known as essay {known[0]}: dropping it again publishes nothing new "
+            "where it is already published\n"
+        )
     print(
-        table(rows, ["TARGET", "PLATFORM", "KIND", "STATE", "WHEN", "WHY"])
+        table(rows, ["TARGET", "PLATFORM", "KIND", "STATE", "WHEN", "WHY"], full_last=True)
         if rows
         else "no targets configured"
     )
     for note in result.notes:
         print(f"note: {note}")
-    for name, cost in plan_costs(essay, settings, result).items():
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    for name, cost in plan_costs(essay, view.settings, result).items():
         print(f"cost: {name} about ${cost:.3f} (estimate; the platform charges per post)")
     return 0
 
@@ -408,6 +596,28 @@ def plan_costs(essay: Any, settings: Any, result: Any) -> dict[str, float]:
     return costs
 
 
+def plan_row(p: Any, done: Any, zone: Any) -> list[str]:
+    """One planned publication, or the stored one when the essay already has it."""
+    if done is not None:
+        what = {"published": "already published"}.get(done.state, f"already {done.state}")
+        return [
+            p.target,
+            p.platform,
+            p.kind.value,
+            done.state,
+            local(done.due_at, zone),
+            f"{what} (publication {done.id}) {done.remote_url or ''}".rstrip(),
+        ]
+    return [
+        p.target,
+        p.platform,
+        p.kind.value,
+        p.state.value,
+        local(p.due_at, zone) if p.due_at else f"after {p.depends_on}",
+        p.why,
+    ]
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     from pipeline.preview import preview, preview_table
 
@@ -416,6 +626,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print(preview_table(result))
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -440,19 +652,13 @@ def cmd_accounts(args: argparse.Namespace) -> int:
             except PublishError as exc:
                 failures += 1
                 step = getattr(exc, "next_step", "")
-                rows.append(
-                    account_row(
-                        name,
-                        target.platform,
-                        "FAILED",
-                        engine.store.redact(f"{exc}" + (f" -- {step}" if step else "")),
-                        engine.accounts.health(connector),
-                    )
-                )
+                said = engine.store.redact(f"{exc}" + (f" -- {step}" if step else ""))
+                health = engine.accounts.health(connector)
+                rows.append(account_row(name, target.platform, "FAILED", said, health))
             except Exception as exc:  # an answer no connector expected: report it, check the rest
                 failures += 1
                 said = (
-                    f"unexpected answer ({type(exc).__name__}: {exc}) -- check that "
+                    f"unexpected answer ({unexpected(exc)}) -- check that "
                     f"targets.{name}.base_url is the address of the {target.platform} API"
                 )
                 rows.append(account_row(name, target.platform, "FAILED", engine.store.redact(said)))
@@ -461,7 +667,6 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 1 if failures else 0
-    headers = ["TARGET", "PLATFORM", "CHECK", "ACCOUNT", "DETAIL"]
     lines = [
         [
             r["target"],
@@ -477,6 +682,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         ]
         for r in rows
     ]
+    headers = ["TARGET", "PLATFORM", "CHECK", "ACCOUNT", "DETAIL"]
     print(table(lines, headers, full_last=True) if lines else "no targets")
     return 1 if failures else 0
 
@@ -484,6 +690,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 def account_row(
     name: str, platform: str, check: str, detail: str, health: Any = None
 ) -> dict[str, Any]:
+    """One account as `accounts check --json` shows it (the table shows the same)."""
     return {
         "target": name,
         "platform": platform,
@@ -503,10 +710,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
             return 2
     finally:
         engine.close()
-    print(
-        f"{args.target}: hold lifted; {count} held publication{'s' if count != 1 else ''} due now"
-    )
+    plural = "s" if count != 1 else ""
+    print(f"{args.target}: hold lifted; {count} held publication{plural} due now")
     return 0
+
+
+def unexpected(exc: Exception) -> str:
+    """An answer no connector expected, in words: a missing field names the field."""
+    if isinstance(exc, KeyError):
+        return f"the answer lacks the field {exc}"
+    return str(exc) or "no detail"
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -515,41 +728,64 @@ def cmd_worker(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     try:
         run_worker(engine, once=args.once)
+        return once_exit_code(engine, []) if args.once else 0
     finally:
         engine.close()
-    return 0
 
 
 # ------------------------------------------------------------------------------ parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crosspost", description=__doc__.splitlines()[0])
+    # --home and --debug work before or after the command: `crosspost status --home H`
+    # as well as `crosspost --home H status` (SUPPRESS keeps a value given before)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS, help="home folder")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="crosspost",
+        description=__doc__.splitlines()[0],
+        epilog="Exit codes: 0 done, 1 a platform said no or an unexpected failure, 2 bad input "
+        "or settings, 3 (--once) a publication failed or an inbox file was refused, "
+        "4 (--once) a publication waits for a person.",
+    )
     parser.add_argument("--home", help="home folder (default: $CROSSPOST_HOME or .)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("init", help="create a home folder with the default settings")
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    p = command("init", help="create a home folder with the default settings")
     p.add_argument("dir", nargs="?")
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="also write crosspost.example.toml: every setting and platform, explained",
+    )
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("run", help="the daemon: inbox, feeds, scheduler, publisher")
+    p = command("run", help="the daemon: inbox, feeds, scheduler, publisher")
     p.add_argument(
-        "--once", action="store_true", help="process the inbox and everything due, then exit"
+        "--once",
+        action="store_true",
+        help="process the inbox and everything due, then exit (3: something failed, "
+        "4: something waits for a person)",
     )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("worker", help="claim and publish due publications (scale-out)")
-    p.add_argument("--once", action="store_true")
+    p = command("worker", help="claim and publish due publications (scale-out)")
+    p.add_argument("--once", action="store_true", help="publish what is due, then exit (3/4)")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("status", help="essays x targets: state, due, URL, attempts, error")
-    p.add_argument("--json", action="store_true")
+    p = command("status", help="essays x targets: state, due, URL, attempts, error")
+    p.add_argument("--json", action="store_true", help="every row, refused inbox files too")
     p.add_argument("--essay", type=int)
     p.add_argument("--all", action="store_true", help="every row, however many")
+    p.add_argument("--full", "--wide", action="store_true", help="cut no column")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("logs", help="the structured log, filtered")
+    p = command("logs", help="the structured log, filtered")
     p.add_argument("--essay", type=int)
     p.add_argument("--target")
     p.add_argument("--level", default="info", choices=["debug", "info", "warning", "error"])
@@ -557,49 +793,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_logs)
 
-    p = sub.add_parser("retry", help="publish a failed publication again")
+    p = command("retry", help="publish a failed publication again")
     p.add_argument("id", type=int)
     p.set_defaults(func=operator_step(lambda e, a: e.retry(a.id), "set to retry"))
 
-    p = sub.add_parser("cancel", help="cancel a publication that has not been published")
+    p = command("cancel", help="cancel a publication that has not been published")
     p.add_argument("id", type=int)
     p.set_defaults(func=operator_step(lambda e, a: e.cancel(a.id), "cancelled"))
 
-    p = sub.add_parser("reschedule", help="move a publication to another time")
+    p = command("reschedule", help="move a publication to another time")
     p.add_argument("id", type=int)
-    p.add_argument("when", help="ISO time (author's zone if naive), now, or +2h")
+    p.add_argument(
+        "when", help=f"ISO time (author's zone if naive, e.g. {example_time()}), now, or +2h"
+    )
     p.set_defaults(
         func=operator_step(
             lambda e, a: e.reschedule(a.id, parse_when(a.when, e.settings.zone)), "rescheduled"
         )
     )
 
-    p = sub.add_parser("confirm", help="record the URL of a post a person published or found")
+    p = command("confirm", help="record the URL of a post a person published or found")
     p.add_argument("id", type=int)
     p.add_argument("url")
     p.set_defaults(func=operator_step(lambda e, a: e.confirm(a.id, a.url), "confirmed"))
 
-    p = sub.add_parser("plan", help="what would be published where and when, without doing it")
+    p = command("plan", help="what would be published where and when, without doing it")
     p.add_argument("file")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("preview", help="exactly what each destination would receive")
+    p = command("preview", help="exactly what each destination would receive")
     p.add_argument("file")
     p.add_argument("--target", action="append", help="only this target (repeatable)")
-    p.add_argument("--link", help="the URL social posts announce (default: canonical URL)")
+    p.add_argument("--link", help="the URL social posts announce (default: as when published)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_preview)
 
-    p = sub.add_parser(
-        "accounts", help="accounts check: every account's credentials, health and expiry"
-    )
+    p = command("accounts", help="accounts check: every account's credentials, health, expiry")
     p.add_argument("action", choices=["check"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_accounts)
 
-    p = sub.add_parser(
-        "resume", help="lift a target's hold (X credits topped up, account fixed): send what waited"
-    )
+    p = command("resume", help="lift a target's hold (credits topped up, account renewed)")
     p.add_argument("target")
     p.set_defaults(func=cmd_resume)
     return parser
@@ -621,7 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(f"error: unexpected failure: {exc} (run with --debug for details)", file=sys.stderr)
         return 1
 
 

@@ -13,7 +13,13 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 Mark = Literal["strong", "em", "code"]
 
@@ -110,6 +116,19 @@ class Essay(BaseModel):
         '"*": false switches off every target not named.',
     )
     source_format: str | None = None
+    front_matter_extra: dict[str, Any] = Field(
+        {},
+        description="Front-matter keys that are not essay keys: top-level target switches "
+        "(`x: false`) or keys to warn about; read with the settings (pipeline/frontmatter.py).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_extra(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An essay without stray front-matter keys serialises as it always did."""
+        data = handler(self)
+        if not data.get("front_matter_extra"):
+            data.pop("front_matter_extra", None)
+        return data
 
     def effective_slug(self) -> str:
         return self.slug or slugify(self.title)

@@ -43,6 +43,7 @@ from connectors.base import (
 from pipeline.accounts import AccountBook, renew_step
 from pipeline.crashpoints import crashpoint
 from pipeline.document import Essay
+from pipeline.links import announced_link
 from pipeline.logs import get_logger, redact_also
 from pipeline.notify import Notifier
 from pipeline.planner import plan, release_after, target_options
@@ -220,6 +221,9 @@ class Engine:
         for note in result.notes:
             self.store.add_event(session, "plan.note", essay_id=essay_id, note=note)
             self.log.info("plan note", essay=essay_id, note=note)
+        for warning in result.warnings:  # front matter the author wrote and we ignore
+            self.store.add_event(session, "plan.warning", essay_id=essay_id, note=warning)
+            self.log.warning("front matter ignored", essay=essay_id, note=warning)
         ids: dict[str, int] = {
             row.target: row.id
             for row in session.scalars(
@@ -426,10 +430,14 @@ class Engine:
 
     def render(self, row: PublicationRow, essay: Essay) -> Draft:
         connector = self.connector(row.target)
-        link = None
+        link = slot = None
         if row.depends_on:
             dependency = self.store.publication(row.depends_on)
             link = dependency.remote_url if dependency else None
+            if dependency is not None:  # composed around the placeholder preview showed
+                slot = announced_link(
+                    self.settings, essay, row.target, self.home, dependency.target
+                ).slot
         # `now` lets a pure render decide "scheduled on the platform" vs "publish now"
         options = {**target_options(self.settings, essay, row.target), "now": self.now()}
         limits: dict[str, int] = {}
@@ -437,7 +445,11 @@ class Engine:
         if callable(fetch_limits):
             limits = fetch_limits()
         ctx = RenderContext(
-            target=row.target, options=options, link=link or essay.canonical_url, limits=limits
+            target=row.target,
+            options=options,
+            link=link or essay.canonical_url,
+            limits=limits,
+            link_slot=slot,
         )
         return type(connector).render(essay, ctx)
 
@@ -539,7 +551,7 @@ class Engine:
             log.exception("publication crashed")
             return self._fail(
                 row,
-                f"internal error: {type(exc).__name__}: {exc}",
+                f"internal error: {exc or 'no detail'} (the log has the details)",
                 "report this; then `crosspost retry`",
                 log,
             )

@@ -100,7 +100,9 @@ class Inbox:
                 self.log.warning("inbox file skipped", file=path.name, error=str(exc))
             except Exception as exc:  # a bug on this file must not hold up the files after it
                 self.log.exception("inbox file could not be taken", file=path.name)
-                error = ReadError(path, f"crosspost failed on it ({type(exc).__name__}: {exc})")
+                error = ReadError(
+                    path, f"crosspost failed on it (an internal error: {exc}); please report it"
+                )
                 with contextlib.suppress(OSError):
                     self.reject(path, error)
                 results.append(error)

@@ -117,7 +117,10 @@ def _emit(logger: logging.Logger, method: str, event: dict[str, Any]) -> str:
 
 
 def human_line(event: dict[str, Any]) -> str:
-    stamp = str(event.get("timestamp", ""))[11:19]
+    """`2026-06-02T09:00:01Z info    essay added essay=3 …`: ISO 8601 date and time (UTC),
+    so a line read next week still says which day it happened."""
+    raw = str(event.get("timestamp", ""))
+    stamp = f"{raw[:19]}Z" if len(raw) >= 19 else raw
     level = event.get("level", "info")
     text = event.get("event", "")
     rest = " ".join(

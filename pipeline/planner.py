@@ -7,7 +7,8 @@ a fixed time. Rules, in the order they apply to a target:
 3. `after: T`: wait until T is published and has a URL, then due (+ offset) — the post links it;
 4. `slots` (+ `max_per_day`): moved to the next free slot in the author's time zone.
 Front matter may switch a target off (`x: false`), override its options, or give a patronage
-target `early_access_hours: N` (every blog target then follows N hours after it).
+target `early_access_hours: N` (every blog target then follows N hours after it), at the top
+level or under `targets:` (`pipeline/frontmatter.py`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from connectors import connector_class
 from connectors.base import Kind
 from pipeline.document import Essay
 from pipeline.errors import PlanError
+from pipeline.frontmatter import RULE_KEYS, merged_overrides
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import State
-
-RULE_KEYS = {"after", "relative_to", "offset", "slots", "max_per_day"}
 
 
 @dataclass
@@ -47,6 +47,32 @@ class PlannedPublication:
 class Plan:
     publications: list[PlannedPublication] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # front matter that was ignored
+
+
+def essay_overrides(
+    essay: Essay, settings: Settings, warnings: list[str] | None = None
+) -> dict[str, Any]:
+    """The essay's per-target front matter, both forms merged, options checked.
+
+    A bad option value for a target is a `PlanError` naming the key and what is allowed:
+    an author who wrote `mastodon: { mode: thred }` must not get a post in the wrong mode.
+    """
+    from connectors.options import option_problems
+
+    found: list[str] = []
+    overrides = merged_overrides(essay.targets, essay.front_matter_extra, settings.targets, found)
+    for name, override in overrides.items():
+        if not isinstance(override, Mapping) or name not in settings.targets:
+            continue
+        options = {k: v for k, v in override.items() if k not in RULE_KEYS | {"early_access_hours"}}
+        merged = {**settings.targets[name].options, **options}
+        for key, message in option_problems(settings.targets[name].platform, merged):
+            if key in options:
+                raise PlanError(f"front matter `{name}.{key}`: {message}")
+    if warnings is not None:
+        warnings.extend(found)
+    return overrides
 
 
 def target_kind(target: TargetSettings) -> Kind:
@@ -57,18 +83,19 @@ def target_kind(target: TargetSettings) -> Kind:
 def target_options(settings: Settings, essay: Essay, name: str) -> dict[str, Any]:
     """The account's options with the essay's front-matter options on top."""
     options = dict(settings.targets[name].options)
-    override = (essay.targets or {}).get(name)
+    override = essay_overrides(essay, settings).get(name)
     if isinstance(override, Mapping):
-        options.update({k: v for k, v in override.items() if k not in RULE_KEYS})
+        skip = RULE_KEYS | {"early_access_hours"}
+        options.update({k: v for k, v in override.items() if k not in skip})
     return options
 
 
 def effective_targets(
-    essay: Essay, settings: Settings, notes: list[str]
+    essay: Essay, settings: Settings, notes: list[str], warnings: list[str] | None = None
 ) -> dict[str, TargetSettings]:
     """Configured targets with the essay's front matter applied (off switches, rule overrides)."""
     targets = dict(settings.enabled_targets())
-    overrides = dict(essay.targets or {})
+    overrides = essay_overrides(essay, settings, warnings)
     if overrides.pop("*", True) is False:
         named = {name for name, value in overrides.items() if value is not False}
         for name in list(targets):
@@ -76,9 +103,6 @@ def effective_targets(
                 targets.pop(name)
                 notes.append(f"{name}: not among the essay's targets")
     for name, override in overrides.items():
-        if name not in settings.targets:
-            notes.append(f"front matter names target {name!r}, which is not configured: ignored")
-            continue
         if override is False:
             targets.pop(name, None)
             notes.append(f"{name}: switched off by the essay's front matter")
@@ -133,7 +157,7 @@ def plan(
     result = Plan()
     zone = settings.zone
     booked = {k: list(v) for k, v in (booked or {}).items()}
-    targets = effective_targets(essay, settings, result.notes)
+    targets = effective_targets(essay, settings, result.notes, result.warnings)
     base = now
     if essay.publish_at is not None:
         at = essay.publish_at

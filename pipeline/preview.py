@@ -1,19 +1,24 @@
 """`crosspost preview`: exactly what each destination would receive, and its length.
 
-It calls the same `render` the publisher calls, so a preview cannot differ from what is
-sent. With no settings it renders for one account of every supported platform.
+It calls the same `render` the publisher calls, with the same options and the same link
+(`pipeline/links.py`), so a preview cannot differ from what is sent; where the link is
+known only after publishing, a placeholder of fixed length stands in for it and is
+counted. With no settings it renders for one account of every supported platform.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from connectors import REGISTRY, connector_class
-from connectors.base import PublishError, RenderContext
+from connectors.base import Kind, PublishError, RenderContext
 from pipeline.document import summarize
-from pipeline.planner import target_kind, target_options
+from pipeline.errors import CrosspostError
+from pipeline.links import announced_link
+from pipeline.planner import plan, target_kind, target_options
 from pipeline.readers import read_file
 from pipeline.settings import CONFIG_NAME, Settings, TargetSettings, load_settings
 
@@ -35,24 +40,40 @@ def preview_settings(home: Path) -> Settings:
 def preview(
     path: Path, home: Path, only: list[str] | None = None, link: str | None = None
 ) -> dict[str, Any]:
+    """What each target would receive for the essay at `path`, as the publisher renders it:
+    the same options (front matter on top), the same link (`pipeline/links.py`)."""
     essay = read_file(path)
     settings = preview_settings(home)
     names = only or list(settings.targets)
     unknown = [n for n in names if n not in settings.targets]
     if unknown:
-        raise KeyError(
-            f"no target named {', '.join(unknown)}; known: {', '.join(settings.targets)}"
+        raise CrosspostError(
+            f"no target named {', '.join(unknown)}; the targets are: {', '.join(settings.targets)}"
         )
+    planned = plan(essay, settings, datetime.now(UTC))
+    waits_for = {p.target: p.depends_on for p in planned.publications}
     targets: dict[str, Any] = {}
     for name in names:
         target = settings.targets[name]
         cls = connector_class(target.platform)
+        entry: dict[str, Any] = {"platform": target.platform, "kind": target_kind(target).value}
+        if name not in waits_for:  # shown all the same: the author may be checking why
+            entry["off"] = "off for this essay: nothing is sent there (see `crosspost plan`)"
+        depends_on = waits_for.get(name, target.after)
+        announced = announced_link(settings, essay, name, home, depends_on)
+        shown = link or announced.url or announced.slot
         ctx = RenderContext(
             target=name,
             options=target_options(settings, essay, name),
-            link=link or essay.canonical_url,
+            link=shown,
+            link_slot=None if link else announced.slot,
         )
-        entry: dict[str, Any] = {"platform": target.platform, "kind": target_kind(target).value}
+        if shown and entry["kind"] == Kind.SOCIAL.value:
+            entry["link"] = {
+                "url": shown,
+                "placeholder": bool(announced.slot) and not link,
+                "from": "--link" if link else announced.source,
+            }
         try:
             draft = cls.render(essay, ctx)
         except PublishError as exc:  # the essay cannot go there as it is: say why, go on
@@ -65,7 +86,7 @@ def preview(
             if cost is not None:
                 entry["cost_usd"] = cost
         targets[name] = entry
-    return {"document": summarize(essay), "targets": targets}
+    return {"document": summarize(essay), "targets": targets, "warnings": planned.warnings}
 
 
 def preview_table(result: dict[str, Any]) -> str:
@@ -80,11 +101,24 @@ def preview_table(result: dict[str, Any]) -> str:
         lines.append(
             f"== {name} ({target['platform']}, {target['kind']}) {len(target['posts'])} post(s)"
         )
+        if target.get("off"):
+            lines.append(f"  {target['off']}")
         if target.get("error"):
             lines.append(f"  cannot be sent: {target['error']}")
         if "cost_usd" in target:
             lines.append(
                 f"  estimated cost: ${target['cost_usd']:.3f} (the platform charges per post)"
+            )
+        if target.get("link"):
+            shown = target["link"]
+            lines.append(
+                f"  link: {shown['url']}"
+                + (
+                    f" (placeholder, {len(shown['url'])} characters, counted: the real URL "
+                    f"replaces it once {shown['from'].removeprefix('after ')} is published)"
+                    if shown["placeholder"]
+                    else f" ({shown['from']})"
+                )
             )
         for index, post in enumerate(target["posts"], 1):
             fits = ""

@@ -63,6 +63,11 @@ class TargetSettings(BaseModel):
     rate_limit: tuple[int, float] | None = Field(
         None, description="[requests, seconds] this account may send; default: the platform's"
     )
+    allow_private_links: bool = Field(
+        False,
+        description="may link to a target whose URLs only this machine or network opens"
+        " (an intranet, a test server on 127.0.0.1)",
+    )
     timeout_seconds: float | None = Field(
         None,
         gt=0,
@@ -270,6 +275,8 @@ def load_settings(home: Path) -> Settings:
     except ValidationError as exc:
         raise ConfigError(describe_validation(exc, config)) from None
     check_references(settings, config)
+    check_options(settings, config)
+    check_links(settings, config)
     return settings
 
 
@@ -306,6 +313,65 @@ def check_references(settings: Settings, config: Path) -> None:
 
     for name in settings.targets:  # in file order, so the message names the same cycle
         follow([name])
+
+
+def check_options(settings: Settings, config: Path) -> None:
+    """Every target's options against its platform's typed model (`connectors/options.py`)."""
+    from connectors.options import option_problems
+
+    lines = [
+        f"  targets.{name}.options.{key}: {message}"
+        for name, target in settings.targets.items()
+        for key, message in option_problems(target.platform, dict(target.options))
+    ]
+    if lines:
+        raise ConfigError("\n".join([f"invalid options ({config}):", *lines]))
+
+
+SOCIAL_PLATFORMS = frozenset({"mastodon", "bluesky", "x", "linkedin", "threads", "telegram"})
+_LOOPBACK = re.compile(r"^https?://(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)(:\d+)?(/|$)", re.I)
+
+
+def private_url_key(name: str, target: TargetSettings) -> str | None:
+    """The key to set when the URLs `target` publishes at are not public, else None.
+
+    A static site without `base_url` gives file:// URLs; any target on a loopback address
+    gives URLs only this machine can open; an outbox only writes files.
+    """
+    if target.platform == "outbox":
+        return f"targets.{name}.platform (an outbox writes files: link to a published target)"
+    if target.platform == "static_site":
+        base = target.options.get("base_url")
+        if not base or _LOOPBACK.match(str(base)):
+            return f"targets.{name}.options.base_url"
+        return None
+    if target.base_url and _LOOPBACK.match(target.base_url):
+        return f"targets.{name}.base_url"
+    return None
+
+
+def check_links(settings: Settings, config: Path) -> None:
+    """A social post links to its `after` target's URL: that URL must work for its readers.
+
+    An outbox (a local dry run) may link anywhere: its requests never leave the machine,
+    and the README says its links are the local ones.
+    """
+    problems = []
+    for name, target in settings.enabled_targets().items():
+        if target.platform not in SOCIAL_PLATFORMS or not target.after:
+            continue
+        if target.allow_private_links:
+            continue
+        key = private_url_key(target.after, settings.targets[target.after])
+        if key:
+            problems.append(
+                f"  targets.{name}.after = {target.after!r}: the posts would link to "
+                f"{target.after}'s URLs, which are not public; set {key} "
+                "(e.g. https://blog.example.org), or targets."
+                f"{name}.allow_private_links = true if every reader is on this network"
+            )
+    if problems:
+        raise ConfigError("\n".join([f"links that would not work ({config}):", *problems]))
 
 
 def warn_if_world_readable(config: Path, secrets: Iterable[str] = ()) -> str | None:

@@ -207,6 +207,8 @@ class Matrix:
                     table["options"] = options
             if after:
                 table["after"] = after
+                if module:  # the blog is a test server on 127.0.0.1: its links stay here
+                    table["allow_private_links"] = True
             lines.append(toml_table(f"targets.{name}", table))
         config = self.home / "crosspost.toml"
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -104,6 +104,15 @@ def stop_daemon(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
 
 
 def status(home: Path) -> list[dict[str, Any]]:
+    """The publications `status --json` lists (refused inbox files: `refused_files`)."""
+    return [row for row in status_json(home) if row["kind"] == "publication"]
+
+
+def refused_files(home: Path) -> list[dict[str, Any]]:
+    return [row for row in status_json(home) if row["kind"] == "inbox-file"]
+
+
+def status_json(home: Path) -> list[dict[str, Any]]:
     result = crosspost(home, "status", "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

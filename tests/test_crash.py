@@ -49,6 +49,7 @@ def config_for(mastodon_url: str) -> str:
     retry_max_seconds = 0.1
     [targets.site]
     platform = "static_site"
+    options = {{ base_url = "https://blog.example.org" }}
     [targets.toot]
     platform = "mastodon"
     base_url = "{mastodon_url}"

@@ -60,7 +60,7 @@ def test_broken_file_goes_to_failed_with_its_reason_while_others_go_through(
     (home / "inbox" / "junk.docx").write_bytes(b"\x00\x01 not a zip")
     shutil.copy(EXAMPLE, home / "inbox")
     result = crosspost(home, "run", "--once")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # files were refused: the documented code
     assert (home / "failed" / "broken.md").read_bytes() == broken
     reason = (home / "failed" / "broken.md.error.txt").read_text()
     assert "broken.md" in reason and "Reason:" in reason

@@ -77,7 +77,7 @@ def test_patreon_post_is_prepared_by_hand_then_confirmed(tmp_path: Path, hooks: 
     home = make_home(tmp_path, CONFIG.format(webhook=hooks.url, cookie=COOKIE))
     shutil.copy(EXAMPLE, home / "inbox")
     result = crosspost(home, "run", "--once")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 4, result.stderr  # waits for a person: the documented code
 
     row = patreon_row(home)
     assert row["state"] == "awaiting-manual"
@@ -115,7 +115,7 @@ def test_confirm_refuses_a_publication_that_is_not_waiting_for_a_person(
 ) -> None:
     home = make_home(tmp_path, CONFIG.format(webhook=hooks.url, cookie=COOKIE))
     shutil.copy(EXAMPLE, home / "inbox")
-    assert crosspost(home, "run", "--once").returncode == 0
+    assert crosspost(home, "run", "--once").returncode == 4  # the Patreon post waits
     [site] = [r for r in status(home) if r["target"] == "site"]
     refused = crosspost(home, "confirm", str(site["id"]), "https://www.patreon.com/posts/1")
     assert refused.returncode != 0

@@ -124,12 +124,12 @@ def test_early_access_hours_put_blogs_behind_the_patron_post() -> None:
     assert result["toots"].depends_on == "blog"
 
 
-def test_unknown_front_matter_target_is_ignored_with_a_note() -> None:
+def test_unknown_front_matter_target_is_ignored_with_a_warning() -> None:
     result = plan(
         Essay(title="T", targets={"nowhere": {}}), settings(blog={"platform": "wordpress"}), NOW
     )
     assert [p.target for p in result.publications] == ["blog"]
-    assert any("nowhere" in note for note in result.notes)
+    assert any("nowhere" in note for note in result.warnings)
 
 
 def test_a_target_can_be_offset_from_the_base_time() -> None:

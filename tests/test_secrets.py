@@ -144,8 +144,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
 
 def test_the_scenario_really_handled_the_secrets(scenario: Scenario) -> None:
     """Guard for the test below: the secrets were sent, echoed back, and failures recorded."""
-    for name in ("run", "status", "status-json", "logs", "preview"):
+    for name in ("status", "status-json", "logs", "preview"):
         assert scenario.runs[name].returncode == 0, scenario.runs[name].stderr
+    # publications failed and a file was refused: the documented exit code of `run --once`
+    assert scenario.runs["run"].returncode == 3, scenario.runs["run"].stderr
     assert scenario.runs["accounts"].returncode == 1  # some accounts are refused
     sent = {
         name: " ".join(str(r.headers) for r in server.requests_seen)

@@ -220,7 +220,9 @@ def test_bad_value_is_refused_naming_key_file_and_what_is_allowed(
 
 # ---------------------------------------------------------------------- the example file
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "crosspost.example.toml"
+EXAMPLE_CONFIG = (
+    Path(__file__).resolve().parent.parent / "pipeline" / "defaults" / "crosspost.example.toml"
+)
 
 
 def uncommented(text: str) -> str:
@@ -243,6 +245,11 @@ def test_example_config_with_everything_switched_on_covers_every_platform(
     from connectors import REGISTRY
 
     text = uncommented(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    # social targets link to the site: its pages need their public address, as the file says
+    text = text.replace(
+        'options = { title = "Essays" }',
+        'options = { title = "Essays", base_url = "https://blog.example.org" }',
+    )
     home = home_with(tmp_path, text)
     settings = load_settings(home)
     assert {t.platform for t in settings.targets.values()} == set(REGISTRY)

@@ -77,7 +77,7 @@ def read_bytes(path: Path, data: bytes) -> Essay:
     except ReadError:
         raise
     except Exception as exc:  # any parser failure becomes one clear error type
-        raise ReadError(path, f"could not be parsed: {type(exc).__name__}: {exc}") from exc
+        raise ReadError(path, f"could not be parsed: {exc}") from exc
     if not essay.title.strip():
         raise ReadError(path, "no title found (give it a first line, a front-matter title or h1)")
     return essay

@@ -81,7 +81,7 @@ def read(path: Path, data: bytes) -> Essay:
             convert_image=mammoth.images.img_element(lambda image: {}),
         )
     except DAMAGED as exc:  # a part that does not unpack, or XML that does not parse
-        raise ReadError(path, f"damaged Word document ({type(exc).__name__}: {exc})") from None
+        raise ReadError(path, f"damaged Word document ({exc})") from None
     soup = parse_html(result.value, path)
     root = soup.body or soup
     walker = BlockWalker(DOCX_HEADING_LEVELS)

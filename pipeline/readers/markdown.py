@@ -3,8 +3,9 @@
 Front matter is the author's metadata (title, tags, canonical URL, schedule, per-target
 options); the body is CommonMark, parsed by markdown-it-py. Raw HTML is dropped rather than
 passed through, so nothing a renderer emits can carry a `<script>` from the input.
-Unknown front-matter keys are ignored, so files written for Hugo or Jekyll (`layout`,
-`draft`, …) still read.
+Unknown front-matter keys are kept aside (`Essay.front_matter_extra`): once settings are
+known they are target switches (`x: false`) or warnings, so files written for Hugo or
+Jekyll (`layout`, `draft`, …) still read and the author hears what was ignored.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pipeline.document import (
     plain,
 )
 from pipeline.errors import ReadError
+from pipeline.frontmatter import top_level_extras
 from pipeline.readers import decode_text
 from pipeline.readers.html_blocks import safe_href, safe_src
 from pipeline.readers.inline_markdown import MARK_ORDER, with_mark
@@ -256,6 +258,10 @@ def metadata(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
         publish_at=_publish_at(path, meta),
         tags=_tags(path, meta),
         targets=_targets(path, meta),
+        front_matter_extra={
+            key: value if value is None or isinstance(value, bool | dict) else str(value)
+            for key, value in top_level_extras(meta).items()
+        },
     )
     return fields
 

@@ -99,7 +99,7 @@ def _tags(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
+def byte_range(text: str, start: int, end: int) -> dict[str, int]:
     byte_start = len(text[:start].encode("utf-8"))
     return {"byteStart": byte_start, "byteEnd": byte_start + len(text[start:end].encode("utf-8"))}
 
@@ -112,7 +112,7 @@ def bluesky_facets(text: str) -> list[dict]:
         facets.append(
             (
                 start,
-                {"index": _byte_range(text, start, end), "features": [{"$type": LINK, "uri": uri}]},
+                {"index": byte_range(text, start, end), "features": [{"$type": LINK, "uri": uri}]},
             )
         )
     for start, end, tag in _tags(text):
@@ -121,7 +121,7 @@ def bluesky_facets(text: str) -> list[dict]:
         facets.append(
             (
                 start,
-                {"index": _byte_range(text, start, end), "features": [{"$type": TAG, "tag": tag}]},
+                {"index": byte_range(text, start, end), "features": [{"$type": TAG, "tag": tag}]},
             )
         )
     return [facet for _, facet in sorted(facets, key=lambda item: item[0])]
