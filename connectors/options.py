@@ -11,6 +11,7 @@ connector (and its HTTP libraries), so read-only commands stay fast.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -123,6 +124,12 @@ class SubstackOptions(ScheduleOptions):
 Visibility = Literal["public", "unlisted", "private", "direct"]
 
 
+class ExpiringTokenOptions(Options):
+    token_expires_at: datetime | None = Field(
+        None, description="when the platform said the token expires (ISO time)"
+    )
+
+
 class MastodonOptions(SocialOptions):
     visibility: Visibility = "public"
     reply_visibility: Visibility | None = None
@@ -137,17 +144,25 @@ class BlueskyOptions(SocialOptions):
     identifier: str | None = None
 
 
-class XOptions(SocialOptions):
+class XOptions(SocialOptions, ExpiringTokenOptions):
     username: str | None = None
+    link: Literal["post", "reply"] = Field(
+        "post", description="reply: the URL goes in a reply under the announcement"
+    )
+    link_template: str | None = Field(None, description="the reply's text, with {url}")
+    cost_per_post: float = Field(0.015, ge=0, description="US dollars per post (pay-per-use)")
+    cost_per_post_with_link: float = Field(0.20, ge=0, description="per post holding a URL")
 
 
-class LinkedInOptions(SocialOptions):
+class LinkedInOptions(SocialOptions, ExpiringTokenOptions):
     visibility: Literal["PUBLIC", "CONNECTIONS"] = "PUBLIC"
     author: str | None = None
-    version: str | None = None
+    version: str | None = Field(
+        None, pattern=r"^\d{6}$", description="YYYYMM; default: the calendar"
+    )
 
 
-class ThreadsOptions(SocialOptions):
+class ThreadsOptions(SocialOptions, ExpiringTokenOptions):
     user_id: str | int | None = None
 
 
