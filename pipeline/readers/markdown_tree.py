@@ -161,8 +161,10 @@ class TreeBuilder:
         if isinstance(top, _Inline) and top.kind in ("implicit",) and name in _BLOCK_STARTS:
             self._close_implicit()
             top = self.stack[-1]
-        if isinstance(top, _Inline) and name in _MARKS_OR_LINKS:
-            self._inline_start(top, name, value)
+        if name in _MARKS_OR_LINKS:
+            frame = self._inline_frame()
+            if frame is not None:
+                self._inline_start(frame, name, value)
             return
         if name == "Paragraph":
             if isinstance(top, _Container) and top.kind == "item":

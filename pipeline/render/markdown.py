@@ -39,6 +39,7 @@ from pipeline.document import (
     Run,
     Table,
     TableCell,
+    merge_runs,
     walk,
 )
 from pipeline.readers.urls import encode_url
@@ -354,6 +355,7 @@ def _inline(content: Inline, *, emphasis: bool, in_table: bool = False) -> str:
             else n
             for n in content
         ]
+    content = merge_runs(content)
     out: list[str] = []
     for href, nodes in _link_groups(content):
         at_line_start = not out or "".join(out).endswith("\n")
