@@ -50,9 +50,11 @@ from pipeline.render.parts import safe_href
 
 EMPHASIS = {"strong": "**", "em": "*", "strike": "~~"}
 HTML_MARKS = ("sub", "sup")
-ALWAYS_ESCAPED = set("\\*_[]<`~|")
-_NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~|]")
+ALWAYS_ESCAPED = set("\\*_[]<`~")
+_NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~]")
 ENTITY_LIKE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+# An info string with these is written as its safe leading name only (`html"` -> `html`).
+_UNSAFE_INFO = re.compile(r"[`\"'<>&]")
 LINE_START_BLOCK = re.compile(r"([#>+=-])|([0-9]{1,9})([.)])")
 PARSE_OPTIONS = (
     pyromark.Options.ENABLE_STRIKETHROUGH
@@ -242,7 +244,7 @@ def _fenced(block: Code) -> str:
 def _info(language: str | None) -> str:
     """The fence's info string: the language as written, unless it could end the fence."""
     word = (language or "").split()[0] if (language or "").strip() else ""
-    return word if "`" not in word else code_language(word.replace("`", ""))
+    return word if not _UNSAFE_INFO.search(word) else code_language(word)
 
 
 def _image(image: Image) -> str:
@@ -283,7 +285,8 @@ def _table_row(cells: list[TableCell], width: int) -> str:
     texts = []
     for index in range(width):
         content = cells[index].content if index < len(cells) else []
-        texts.append(inline_markdown(content, in_table=True))
+        # GFM splits a row at every unescaped `|`, inside code spans too
+        texts.append(inline_markdown(content, in_table=True).replace("|", "\\|"))
     return "| " + " | ".join(texts) + " |"
 
 
