@@ -21,7 +21,8 @@ from tests.servers.cache import CACHE
 
 SPEC_VERSION = "0.31.2"
 _EXAMPLE = re.compile(
-    r"^`{32} example\n(?P<markdown>[\s\S]*?)^\.\n(?P<html>[\s\S]*?)^`{32}$|^#{1,6} *(?P<section>.*)$",
+    r"^`{32} example\n(?P<markdown>[\s\S]*?)^\.\n(?P<html>[\s\S]*?)^`{32}$"
+    r"|^#{1,6} *(?P<section>.*)$",
     re.M,
 )
 
@@ -78,7 +79,58 @@ def examples() -> list[Example]:
 
 
 BLOCK_TAGS = frozenset(
-    ["article", "header", "aside", "hgroup", "blockquote", "hr", "iframe", "body", "li", "map", "button", "object", "canvas", "ol", "caption", "output", "col", "p", "colgroup", "pre", "dd", "progress", "div", "section", "dl", "table", "td", "dt", "tbody", "embed", "textarea", "fieldset", "tfoot", "figcaption", "th", "figure", "thead", "footer", "tr", "form", "ul", "h1", "h2", "h3", "h4", "h5", "h6", "video", "script", "style"]
+    [
+        "article",
+        "header",
+        "aside",
+        "hgroup",
+        "blockquote",
+        "hr",
+        "iframe",
+        "body",
+        "li",
+        "map",
+        "button",
+        "object",
+        "canvas",
+        "ol",
+        "caption",
+        "output",
+        "col",
+        "p",
+        "colgroup",
+        "pre",
+        "dd",
+        "progress",
+        "div",
+        "section",
+        "dl",
+        "table",
+        "td",
+        "dt",
+        "tbody",
+        "embed",
+        "textarea",
+        "fieldset",
+        "tfoot",
+        "figcaption",
+        "th",
+        "figure",
+        "thead",
+        "footer",
+        "tr",
+        "form",
+        "ul",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "video",
+        "script",
+        "style",
+    ]
 )
 # The essay keeps inline formatting as a set of marks per stretch of text (as editors do),
 # so `<em>a <strong>b</strong></em>` and `<em>a </em><strong><em>b</em></strong>` look the
@@ -178,7 +230,8 @@ class _Normaliser(HTMLParser):
 def normalise(markup: str) -> str:
     """`markup` in the canonical form two renderings are compared in."""
     parser = _Normaliser()
-    parser.feed(markup)
+    # `<!-->` and `<!--->` are complete (empty) comments in HTML5; html.parser disagrees
+    parser.feed(re.sub(r"<!--->|<!-->", "", markup))
     parser.close()
     parser._flush()
     return "".join(parser.out).strip()
