@@ -283,18 +283,12 @@ class InlineBuffer:
                 text = text[1:]
             out.append([text, piece.marks, piece.href, None])
         # trim the paragraph's ends: blank text and breaks
-        while (
-            (out
-            and out[0][3] is None
-            and not out[0][0].strip())
-            or (out and isinstance(out[0][3], LineBreak))
+        while (out and out[0][3] is None and not out[0][0].strip()) or (
+            out and isinstance(out[0][3], LineBreak)
         ):
             out.pop(0)
-        while (
-            (out
-            and out[-1][3] is None
-            and not out[-1][0].strip())
-            or (out and isinstance(out[-1][3], LineBreak))
+        while (out and out[-1][3] is None and not out[-1][0].strip()) or (
+            out and isinstance(out[-1][3], LineBreak)
         ):
             out.pop()
         if not out:
