@@ -247,3 +247,31 @@ def test_link_only_promo_takes_the_call_to_action_just_before_it() -> None:
         "If you enjoyed this, become a patron.",
         "patreon.com/x",
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("```python\nprint(1)\n```\n\nAfter the code.\n", Code),
+        ("- first item\n- second item\n", ListBlock),
+        ("> A quote to open with.\n\nThen prose.\n", Quote),
+    ],
+)
+def test_a_body_opening_with_code_a_list_or_a_quote_keeps_that_block(
+    source: str, kind: type
+) -> None:
+    essay = markdown.read(Path("night-trains.md"), source.encode())
+    assert isinstance(essay.blocks[0], kind)
+    assert essay.title == "Night trains"  # from the file's name, nothing taken from the body
+
+
+def test_a_leading_heading_of_any_level_is_the_title() -> None:
+    essay = read("## Second-level opening\n\nText.\n")
+    assert essay.title == "Second-level opening"
+    assert [plain(b.content) for b in essay.blocks] == ["Text."]
+
+
+def test_the_first_line_is_the_title_only_when_it_is_a_plain_paragraph() -> None:
+    essay = read("A *styled* first line\\\nthen the rest\n\nMore.\n")
+    assert essay.title == "A styled first line"
+    assert [plain(b.content) for b in essay.blocks] == ["then the rest", "More."]

@@ -105,7 +105,8 @@ def read_medium_export(soup: BeautifulSoup, path: Path) -> Essay:
         tag.decompose()
     _mark_section_breaks(body)
     _simplify_mixtapes(body)
-    blocks = BlockWalker(MEDIUM_HEADING_LEVELS).blocks(body)
+    walker = BlockWalker(MEDIUM_HEADING_LEVELS)
+    blocks = walker.blocks(body)
     blocks, _ = drop_leading_title(blocks, title)
     blocks, promo = split_promo(_trim_rules(blocks))
     return Essay(
@@ -115,6 +116,7 @@ def read_medium_export(soup: BeautifulSoup, path: Path) -> Essay:
         published=published,
         canonical_url=canonical,
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format="medium-export",
     )
@@ -183,6 +185,7 @@ def read_generic(soup: BeautifulSoup, path: Path) -> Essay:
         canonical_url=_canonical(soup),
         language=_language(soup),
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format="html",
     )

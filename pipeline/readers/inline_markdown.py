@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.document import Inline, Mark, Run, merge_runs
-
-MARK_ORDER: tuple[Mark, ...] = ("strong", "em", "code")
+from pipeline.document import Inline, Mark, Run, merge_runs, with_mark
 
 _SAFE_URL = re.compile(r"^(?:https?://|mailto:)\S+$", re.IGNORECASE)
 # One level of balanced parentheses in the URL, for links such as Wikipedia's `Foo_(bar)`.
@@ -19,12 +17,6 @@ _TOKEN = re.compile(
     r"\[(?P<label>[^\[\]\n]+)\]\((?P<url>(?:[^()\s]|\([^()\s]*\))+)\)"
     r"|\*\*(?P<bold>[^*\n]+?)\*\*"
 )
-
-
-def with_mark(marks: tuple[Mark, ...], mark: Mark) -> tuple[Mark, ...]:
-    """`marks` plus `mark`, in one canonical order so equal styling compares equal."""
-    wanted = {*marks, mark}
-    return tuple(m for m in MARK_ORDER if m in wanted)
 
 
 def is_safe_url(url: str) -> bool:

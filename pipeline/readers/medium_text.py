@@ -32,6 +32,7 @@ from pipeline.document import (
     Paragraph,
     RelatedLink,
     Run,
+    lines_to_breaks,
 )
 from pipeline.errors import ReadError
 from pipeline.readers import decode_text
@@ -243,7 +244,7 @@ def _lists(entries: list[_Entry], medium: bool) -> list[ListBlock]:
             stack.pop()
         if stack and entry.indent > stack[-1][0] and stack[-1][1].items:
             child = ListBlock(ordered=ordered, start=entry.number or 1)
-            stack[-1][1].items[-1].children.append(child)
+            stack[-1][1].items[-1].blocks.append(child)
             stack.append((entry.indent, child))
         elif not stack or (len(stack) == 1 and stack[0][1].ordered != ordered):
             roots.append(ListBlock(ordered=ordered, start=entry.number or 1))
@@ -265,7 +266,8 @@ def _group_blocks(group: list[str], medium: bool) -> list[Block]:
     def flush() -> None:
         if lines:
             joiner = "\n" if medium else " "
-            blocks.append(Paragraph(content=_content(joiner.join(lines), medium)))
+            content = lines_to_breaks(_content(joiner.join(lines), medium))
+            blocks.append(Paragraph(content=content))
             lines.clear()
         if entries:
             blocks.extend(_lists(entries, medium))
