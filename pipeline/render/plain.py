@@ -12,6 +12,7 @@ written (escaping, tags) but keeps the same layout.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from pipeline.document import (
@@ -63,6 +64,11 @@ def hang(marker: str, body: str) -> list[str]:
     first, *rest = body.split("\n") if body else [""]
     pad = " " * len(marker)
     return [f"{marker}{first}".rstrip(), *(pad + line if line else "" for line in rest)]
+
+
+def _spaced_word_char(char: str) -> bool:
+    """A letter or digit of a script that puts spaces between words (not CJK's wide ones)."""
+    return char.isalnum() and unicodedata.east_asian_width(char) not in ("W", "F")
 
 
 class PlainText:
@@ -184,10 +190,33 @@ class PlainText:
     # ---------------------------------------------------------------- inline
 
     def inline(self, content: Inline) -> str:
+        """Inline nodes in order. The labels this output adds (an image's "[image: …]", a
+        note's "[1]") never touch a word: a note marker ends with its bracket ("a year[1]",
+        never "a year1") and a space separates a label from a word that would follow it, in
+        scripts that put spaces between words."""
         parts: list[str] = []
+        last = ""  # the last character a reader sees so far
+        after_label = False
         for href, nodes in link_groups(content):
-            text = "".join(self.inline_node(node, in_link=href is not None) for node in nodes)
-            parts.append(self.link(text, href) if href else text)
+            inner: list[str] = []
+            for node in nodes:
+                text = self.inline_node(node, in_link=href is not None)
+                if not text:
+                    continue
+                seen = node.text if isinstance(node, Run) else text
+                if isinstance(node, InlineImage):
+                    gap = _spaced_word_char(last)
+                else:
+                    gap = after_label and isinstance(node, Run) and _spaced_word_char(seen[:1])
+                if gap:
+                    (inner if inner else parts).append(" ")
+                inner.append(text)
+                last = "]" if isinstance(node, InlineImage | NoteRef) else seen[-1:]
+                after_label = isinstance(node, InlineImage | NoteRef)
+            if not inner:
+                continue
+            joined = "".join(inner)
+            parts.append(self.link(joined, href) if href else joined)
         return "".join(parts)
 
     def link(self, text: str, href: str) -> str:
