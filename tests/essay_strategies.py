@@ -9,6 +9,8 @@ of first reference (the model's promise).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import strategies as st
 
 from pipeline.document import (
@@ -180,3 +182,59 @@ nested_essays: st.SearchStrategy[Essay] = st.builds(
         max_size=3,
     ),
 )
+
+
+# ---------------------------------------------------------------- what a reader must still see
+
+
+def inline_words(content: list[InlineNode]) -> list[str]:
+    """The words of inline content: runs joined as written, a break or an image's alt text
+    standing apart, a note reference adding nothing."""
+    text: list[str] = []
+    for node in content:
+        if isinstance(node, Run):
+            text.append(node.text)
+        elif isinstance(node, LineBreak):
+            text.append(" ")
+        elif isinstance(node, InlineImage):
+            text.append(f" {node.alt} ")
+    return "".join(text).split()
+
+
+def block_words(block: Block) -> list[str]:
+    """The words of a block and everything nested in it, in reading order. An image is its
+    caption (else alt text); a table is its body cells row by row (its header row when it
+    has no body)."""
+    if isinstance(block, Paragraph | Heading):
+        return inline_words(block.content)
+    if isinstance(block, Quote):
+        return [w for b in block.blocks for w in block_words(b)]
+    if isinstance(block, ListBlock):
+        return [w for item in block.items for b in item.blocks for w in block_words(b)]
+    if isinstance(block, Code):
+        return block.text.split()
+    if isinstance(block, Image):
+        return (block.caption or block.alt).split()
+    if isinstance(block, Table):
+        rows = block.rows or [block.header]
+        return [w for row in rows for cell in row for w in inline_words(cell.content)]
+    return []
+
+
+def essay_words(blocks: list[Block], footnotes: Sequence[Footnote] = ()) -> list[str]:
+    """The words of the blocks, then of the footnotes."""
+    body = [w for b in blocks for w in block_words(b)]
+    return body + [w for note in footnotes for b in note.blocks for w in block_words(b)]
+
+
+def keeps_in_order(expected: list[str], tokens: list[str]) -> list[str]:
+    """The expected words `tokens` does not hold in order ([] when all are there): each must
+    be a whole token, so a word glued to another ("year1") counts as missing."""
+    position = 0
+    for index, want in enumerate(expected):
+        while position < len(tokens) and tokens[position] != want:
+            position += 1
+        if position == len(tokens):
+            return expected[index:]
+        position += 1
+    return []
