@@ -309,7 +309,7 @@ def test_hashtags_from_tags(tags: list[str], style: str, expected: list[str]) ->
 # ---------------------------------------------------------------- nested trees
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nested_essays, links)
 def test_nested_trees_give_threads_that_fit_and_keep_every_word_in_order(
     essay: Essay, link: str | None
@@ -325,7 +325,7 @@ def test_nested_trees_give_threads_that_fit_and_keep_every_word_in_order(
             assert "|" not in text.replace("x|y", "")  # a table is never pipes
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nested_essays, links)
 def test_nested_trees_give_announcements_that_fit_every_platform(
     essay: Essay, link: str | None

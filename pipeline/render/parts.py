@@ -193,8 +193,12 @@ def table_rows(table: Table) -> list[list[TableCellPair]]:
 
 
 def link_label(text: str, href: str) -> str:
-    """`text (url)` for outputs without links; just the URL when the text already is it."""
+    """`text (url)` for outputs without links; just the URL when the text already is it.
+
+    Space the link text ends with stays after the URL, so the next word never touches it.
+    """
     bare = href.removeprefix("mailto:")
     if text.strip() in {href, bare, ""}:
         return href if not text.strip() else text
-    return f"{text} ({href})"
+    words = text.rstrip()
+    return f"{words} ({href}){text[len(words) :]}"

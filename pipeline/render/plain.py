@@ -66,15 +66,28 @@ def hang(marker: str, body: str) -> list[str]:
     return [f"{marker}{first}".rstrip(), *(pad + line if line else "" for line in rest)]
 
 
-def _spaced_word_char(char: str) -> bool:
-    """A letter or digit of a script that puts spaces between words (not CJK's wide ones)."""
-    return char.isalnum() and unicodedata.east_asian_width(char) not in ("W", "F")
+CLOSING_PUNCTUATION = frozenset(".,;:!?…。、，．！？：；")
+
+
+def _word_start(char: str) -> bool:
+    """A character that would read as glued to a label before it: not a space, not the
+    punctuation that ends a phrase or closes a bracket or quote ("." "," ")" "”" "。")."""
+    if not char or char.isspace() or char in CLOSING_PUNCTUATION:
+        return False
+    return unicodedata.category(char) not in ("Pe", "Pf")
+
+
+def _word_end(char: str) -> bool:
+    """A character a label after it would read as glued to: not a space, not an opening
+    bracket or quote."""
+    return bool(char) and not char.isspace() and unicodedata.category(char) not in ("Ps", "Pi")
 
 
 class PlainText:
     """Writes blocks as plain text; subclasses change how pieces are written, not the layout."""
 
     quote_marker = "> "
+    shows_link_urls = True  # a link is written "text (url)"
 
     def __init__(self, footnotes: Sequence[Footnote] = ()) -> None:
         self.footnotes = list(footnotes)
@@ -191,9 +204,9 @@ class PlainText:
 
     def inline(self, content: Inline) -> str:
         """Inline nodes in order. The labels this output adds (an image's "[image: …]", a
-        note's "[1]") never touch a word: a note marker ends with its bracket ("a year[1]",
-        never "a year1") and a space separates a label from a word that would follow it, in
-        scripts that put spaces between words."""
+        note's "[1]", a link's "(url)") never touch a word: a note marker ends with its
+        bracket ("a year[1]", never "a year1") and a space separates a label from a word
+        that would follow it (in any script: a URL must not run into the next word)."""
         parts: list[str] = []
         last = ""  # the last character a reader sees so far
         after_label = False
@@ -205,9 +218,9 @@ class PlainText:
                     continue
                 seen = node.text if isinstance(node, Run) else text
                 if isinstance(node, InlineImage):
-                    gap = _spaced_word_char(last)
+                    gap = _word_end(last)
                 else:
-                    gap = after_label and isinstance(node, Run) and _spaced_word_char(seen[:1])
+                    gap = after_label and isinstance(node, Run) and _word_start(seen[:1])
                 if gap:
                     (inner if inner else parts).append(" ")
                 inner.append(text)
@@ -217,6 +230,8 @@ class PlainText:
                 continue
             joined = "".join(inner)
             parts.append(self.link(joined, href) if href else joined)
+            if href and self.shows_link_urls and not last.isspace():
+                last, after_label = ")", True
         return "".join(parts)
 
     def link(self, text: str, href: str) -> str:

@@ -34,6 +34,7 @@ class TelegramHtml(PlainText):
     """The plain-text layout in Telegram's tags, escaped as its HTML mode wants."""
 
     quote_marker = "&gt; "
+    shows_link_urls = False
 
     def __init__(self, footnotes: Sequence[Footnote] = ()) -> None:
         super().__init__(footnotes)
