@@ -164,7 +164,7 @@ def social_text(block: Block) -> str:
     if isinstance(block, ListBlock):
         return "\n".join(t for item in block.items for b in item.blocks if (t := social_text(b)))
     if isinstance(block, Table):
-        return "\n".join(
+        rows = (
             CELL_SEPARATOR.join(
                 f"{_one_line(social_inline(head))}: {_one_line(social_inline(cell))}"
                 if head is not None
@@ -173,6 +173,7 @@ def social_text(block: Block) -> str:
             )
             for row in table_rows(block)
         )
+        return "\n".join(row for row in rows if row)
     return block_text(block)  # code, image, rule: no inline content of their own
 
 
