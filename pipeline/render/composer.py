@@ -7,6 +7,7 @@ hashtags are never cut in half; only the teaser and, as a last resort, the title
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -194,16 +195,19 @@ def announcement(
     title = _one_line(essay.title)
     teaser = teaser_of(essay)
     tags = hashtags(essay.tags, hashtag_style)
+    # Counting is the cost here (URLs found, graphemes split): a text shortening has
+    # already counted (its best candidate) is not counted again.
+    fits = functools.lru_cache(maxsize=None)(rule.fits)
 
     for kept in range(len(tags), -1, -1):
         chosen = tags[:kept]
-        short = shorten(teaser, lambda t, c=chosen: rule.fits(_fill(template, title, t, url, c)))
+        short = shorten(teaser, lambda t, c=chosen: fits(_fill(template, title, t, url, c)))
         text = _fill(template, title, short, url, chosen)
-        if rule.fits(text):
+        if fits(text):
             return text
-    short_title = shorten(title, lambda t: rule.fits(_fill(template, t, "", url, [])))
+    short_title = shorten(title, lambda t: fits(_fill(template, t, "", url, [])))
     text = _fill(template, short_title, "", url, [])
-    if text and rule.fits(text):
+    if text and fits(text):
         return text
     raise ValueError(
         f"{rule.name or 'this platform'}: not even the link fits in {rule.limit} characters"
