@@ -68,6 +68,12 @@ WORDS = [
 NOTE_LABELS = ["1", "2", "note"]
 SAFE_LINKS = ["https://example.com/page", "https://ex.org/a?b=1&c=2", "mailto:me@example.com"]
 
+
+def para(*nodes: InlineNode) -> Paragraph:
+    """A paragraph of the given inline nodes (for hand-written examples)."""
+    return Paragraph(content=list(nodes))
+
+
 word = st.sampled_from(WORDS)
 words = st.lists(word, min_size=1, max_size=8).map(" ".join)
 marks = st.lists(st.sampled_from(["strong", "em", "code", "strike", "sub", "sup"]), max_size=3)

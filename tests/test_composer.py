@@ -128,7 +128,7 @@ def _body(essay: Essay) -> str:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(essays, links)
+@given(st.one_of(essays, nested_essays), links)
 def test_every_announcement_fits_every_platform_and_keeps_the_link_whole(
     essay: Essay, link: str | None
 ) -> None:
@@ -323,18 +323,6 @@ def test_nested_trees_give_threads_that_fit_and_keep_every_word_in_order(
             text = "\n".join(_strip_numbering(posts) if numbered else posts)
             assert keeps_in_order(expected, text.split()) == [], rule.name
             assert "|" not in text.replace("x|y", "")  # a table is never pipes
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(nested_essays, links)
-def test_nested_trees_give_announcements_that_fit_every_platform(
-    essay: Essay, link: str | None
-) -> None:
-    for rule in RULES.values():
-        text = announcement(essay, link, rule)
-        assert rule.fits(text), rule.name
-        if link:
-            assert link in text.split()
 
 
 def test_a_note_reference_leaves_no_number_glued_to_a_word_in_a_thread() -> None:

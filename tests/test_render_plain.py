@@ -23,7 +23,7 @@ from pipeline.document import (
     TableCell,
 )
 from pipeline.render.plain import render_plain
-from tests.essay_strategies import essay_words, keeps_in_order, label_tokens, nested_essays
+from tests.essay_strategies import essay_words, keeps_in_order, label_tokens, nested_essays, para
 
 
 def test_structure_survives_as_text() -> None:
@@ -83,10 +83,6 @@ def test_links_show_url_only_when_it_adds_something() -> None:
     assert text == "docs (https://e.x/docs) https://e.x me@e.x bad"
 
 
-def _p(*runs: Run | NoteRef | LineBreak | InlineImage) -> Paragraph:
-    return Paragraph(content=list(runs))
-
-
 def _cell(text: str) -> TableCell:
     return TableCell(content=[Run(text=text)] if text else [])
 
@@ -98,15 +94,20 @@ def test_blocks_inside_an_item_are_indented_under_it() -> None:
                 ordered=True,
                 start=0,
                 items=[
-                    ListItem(blocks=[_p(Run(text="Install:")), Code(text="pip install x\nx -h\n")]),
+                    ListItem(
+                        blocks=[para(Run(text="Install:")), Code(text="pip install x\nx -h\n")]
+                    ),
                     ListItem(
                         blocks=[
-                            _p(Run(text="Then")),
+                            para(Run(text="Then")),
                             Quote(
-                                blocks=[_p(Run(text="said")), Quote(blocks=[_p(Run(text="deep"))])]
+                                blocks=[
+                                    para(Run(text="said")),
+                                    Quote(blocks=[para(Run(text="deep"))]),
+                                ]
                             ),
-                            ListBlock(items=[ListItem(blocks=[_p(Run(text="nested"))])]),
-                            _p(Run(text="second paragraph")),
+                            ListBlock(items=[ListItem(blocks=[para(Run(text="nested"))])]),
+                            para(Run(text="second paragraph")),
                         ]
                     ),
                     ListItem(blocks=[Code(text="first is code")]),
@@ -127,8 +128,8 @@ def test_quotes_nest_with_one_marker_per_level_and_hold_any_block() -> None:
             Quote(
                 blocks=[
                     Heading(content=[Run(text="Head")]),
-                    ListBlock(items=[ListItem(blocks=[_p(Run(text="point"))])]),
-                    Quote(blocks=[_p(Run(text="inner"))]),
+                    ListBlock(items=[ListItem(blocks=[para(Run(text="point"))])]),
+                    Quote(blocks=[para(Run(text="inner"))]),
                 ]
             )
         ]
@@ -141,9 +142,9 @@ def test_task_items_show_their_state() -> None:
         [
             ListBlock(
                 items=[
-                    ListItem(checked=True, blocks=[_p(Run(text="done"))]),
-                    ListItem(checked=False, blocks=[_p(Run(text="open"))]),
-                    ListItem(blocks=[_p(Run(text="plain"))]),
+                    ListItem(checked=True, blocks=[para(Run(text="done"))]),
+                    ListItem(checked=False, blocks=[para(Run(text="open"))]),
+                    ListItem(blocks=[para(Run(text="plain"))]),
                 ]
             )
         ]
@@ -154,7 +155,7 @@ def test_task_items_show_their_state() -> None:
 def test_note_references_are_numbered_and_the_notes_follow_the_text() -> None:
     text = render_plain(
         [
-            _p(
+            para(
                 Run(text="It took a year"),
                 NoteRef(label="y"),
                 Run(text=" and a day"),
@@ -162,11 +163,11 @@ def test_note_references_are_numbered_and_the_notes_follow_the_text() -> None:
             )
         ],
         [
-            Footnote(label="y", blocks=[_p(Run(text="Or so."))]),
+            Footnote(label="y", blocks=[para(Run(text="Or so."))]),
             Footnote(
                 label="d",
                 blocks=[
-                    _p(Run(text="Two lines")),
+                    para(Run(text="Two lines")),
                     ListBlock(items=[ListItem(content=[Run(text="src")])]),
                 ],
             ),
@@ -178,7 +179,7 @@ def test_note_references_are_numbered_and_the_notes_follow_the_text() -> None:
 
 def test_a_note_marker_never_touches_the_next_word() -> None:
     text = render_plain(
-        [_p(Run(text="year"), NoteRef(label="1"), Run(text="later"))], [Footnote(label="1")]
+        [para(Run(text="year"), NoteRef(label="1"), Run(text="later"))], [Footnote(label="1")]
     )
     assert text.split("\n")[0] == "year[1] later"
 
@@ -201,7 +202,7 @@ def test_a_table_is_one_line_per_row_naming_its_columns_never_pipes() -> None:
 def test_breaks_images_and_struck_or_raised_text_read_as_text() -> None:
     text = render_plain(
         [
-            _p(
+            para(
                 Run(text="H"),
                 Run(text="2", marks=("sub",)),
                 Run(text="O is "),

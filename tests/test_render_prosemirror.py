@@ -28,7 +28,7 @@ from pipeline.document import (
 )
 from pipeline.render.parts import blocks_for
 from pipeline.render.prosemirror import render_prosemirror
-from tests.essay_strategies import essay_words, keeps_in_order, label_tokens, nested_essays
+from tests.essay_strategies import essay_words, keeps_in_order, label_tokens, nested_essays, para
 from tests.test_render_golden import ESSAYS, load_essay
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
@@ -261,10 +261,6 @@ def doc_words(node: dict[str, Any]) -> list[str]:
     )
 
 
-def _p(*nodes: Run | NoteRef | LineBreak | InlineImage) -> Paragraph:
-    return Paragraph(content=list(nodes))
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nested_essays)
 def test_any_nested_essay_is_a_valid_substack_doc_keeping_every_word(essay: Essay) -> None:
@@ -287,9 +283,9 @@ def test_items_hold_code_quotes_and_lists_and_always_start_with_a_paragraph() ->
                 ordered=True,
                 start=0,
                 items=[
-                    ListItem(blocks=[_p(Run(text="Install:")), Code(text="pip x")]),
-                    ListItem(blocks=[Quote(blocks=[_p(Run(text="q"))])]),
-                    ListItem(checked=True, blocks=[_p(Run(text="done"))]),
+                    ListItem(blocks=[para(Run(text="Install:")), Code(text="pip x")]),
+                    ListItem(blocks=[Quote(blocks=[para(Run(text="q"))])]),
+                    ListItem(checked=True, blocks=[para(Run(text="done"))]),
                     ListItem(blocks=[]),
                 ],
             )
@@ -313,7 +309,7 @@ def test_quotes_nest_and_hold_any_block() -> None:
             Quote(
                 blocks=[
                     Heading(level=3, content=[Run(text="H")]),
-                    Quote(blocks=[_p(Run(text="inner"))]),
+                    Quote(blocks=[para(Run(text="inner"))]),
                     ListBlock(items=[ListItem(content=[Run(text="i")])]),
                 ]
             )
@@ -324,8 +320,8 @@ def test_quotes_nest_and_hold_any_block() -> None:
 
 def test_footnotes_are_anchors_in_the_text_and_notes_at_the_end() -> None:
     doc = render_prosemirror(
-        [_p(Run(text="A year"), NoteRef(label="y"), Run(text=" on."))],
-        [Footnote(label="y", blocks=[_p(Run(text="Or two.")), Code(text="x = 1")])],
+        [para(Run(text="A year"), NoteRef(label="y"), Run(text=" on."))],
+        [Footnote(label="y", blocks=[para(Run(text="Or two.")), Code(text="x = 1")])],
     )
     paragraph, note = doc["content"]
     assert paragraph["content"] == [
@@ -377,7 +373,7 @@ def test_a_table_becomes_a_list_of_rows_naming_their_columns() -> None:
 def test_breaks_inline_images_and_unknown_marks() -> None:
     (node,) = render_prosemirror(
         [
-            _p(
+            para(
                 Run(text="old", marks=("strike", "em")),
                 LineBreak(),
                 InlineImage(src="https://e.x/b.png", alt="badge"),

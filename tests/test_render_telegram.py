@@ -28,7 +28,7 @@ from pipeline.document import (
 )
 from pipeline.render.parts import blocks_for
 from pipeline.render.telegram import render_telegram_html, telegram_text_length
-from tests.essay_strategies import essay_words, keeps_in_order, label_tokens, nested_essays
+from tests.essay_strategies import essay_words, keeps_in_order, label_tokens, nested_essays, para
 from tests.test_render_golden import ESSAYS, load_essay
 
 # The subset we emit; all are in the Bot API's list (platforms.md §11).
@@ -157,10 +157,6 @@ def test_length_of_a_link_is_its_text_only() -> None:
     assert telegram_text_length('<a href="https://example.com/very/long">hi</a>') == 2
 
 
-def _p(*nodes: Run | NoteRef | LineBreak | InlineImage) -> Paragraph:
-    return Paragraph(content=list(nodes))
-
-
 def test_nested_blocks_keep_their_layout_and_code_keeps_its_own_lines() -> None:
     markup = render_telegram_html(
         [
@@ -169,20 +165,20 @@ def test_nested_blocks_keep_their_layout_and_code_keeps_its_own_lines() -> None:
                 start=0,
                 items=[
                     ListItem(
-                        blocks=[_p(Run(text="Install:")), Code(language="sh", text="pip x\n")]
+                        blocks=[para(Run(text="Install:")), Code(language="sh", text="pip x\n")]
                     ),
                     ListItem(
                         checked=False,
                         blocks=[
-                            _p(Run(text="Said:")),
+                            para(Run(text="Said:")),
                             Quote(
                                 blocks=[
-                                    _p(Run(text="outer")),
-                                    Quote(blocks=[_p(Run(text="inner"))]),
+                                    para(Run(text="outer")),
+                                    Quote(blocks=[para(Run(text="inner"))]),
                                 ]
                             ),
                             ListBlock(
-                                items=[ListItem(blocks=[_p(Run(text="deep", marks=("strong",)))])]
+                                items=[ListItem(blocks=[para(Run(text="deep", marks=("strong",)))])]
                             ),
                         ],
                     ),
@@ -201,7 +197,7 @@ def test_nested_blocks_keep_their_layout_and_code_keeps_its_own_lines() -> None:
 def test_strike_is_s_and_sub_or_superscript_is_plain_text() -> None:
     markup = render_telegram_html(
         [
-            _p(
+            para(
                 Run(text="old", marks=("strike",)),
                 Run(text=" H"),
                 Run(text="2", marks=("sub",)),
@@ -215,8 +211,8 @@ def test_strike_is_s_and_sub_or_superscript_is_plain_text() -> None:
 
 def test_footnotes_are_numbered_markers_with_the_notes_at_the_end() -> None:
     markup = render_telegram_html(
-        [_p(Run(text="It took a year"), NoteRef(label="y"), Run(text=" & more."))],
-        [Footnote(label="y", blocks=[_p(Run(text="Or "), Run(text="two", marks=("em",)))])],
+        [para(Run(text="It took a year"), NoteRef(label="y"), Run(text=" & more."))],
+        [Footnote(label="y", blocks=[para(Run(text="Or "), Run(text="two", marks=("em",)))])],
     )
     assert markup == "It took a year[1] &amp; more.\n\n[1] Or <i>two</i>"
 
@@ -234,7 +230,7 @@ def test_a_table_is_rows_of_named_cells_never_pipes() -> None:
 def test_breaks_become_newlines_and_inline_images_links_to_the_image() -> None:
     markup = render_telegram_html(
         [
-            _p(
+            para(
                 Run(text="one"),
                 LineBreak(),
                 Run(text="two "),

@@ -98,9 +98,6 @@ class PlainText:
     def escape(self, text: str) -> str:
         return text
 
-    def strong(self, text: str) -> str:
-        return text
-
     # ---------------------------------------------------------------- blocks
 
     def document(self, blocks: list[Block]) -> str:
@@ -179,7 +176,7 @@ class PlainText:
         lines: list[str] = []
         for row in table_rows(table):
             cells = [
-                f"{self.strong(self.one_line(head))}: {self.one_line(cell)}"
+                f"{self.column_label(head)}: {self.one_line(cell)}"
                 if head is not None
                 else self.one_line(cell)
                 for head, cell in row
@@ -187,6 +184,10 @@ class PlainText:
             if cells:
                 lines.append("• " + CELL_SEPARATOR.join(cells))
         return lines
+
+    def column_label(self, header: Inline) -> str:
+        """A column's header as it labels a cell."""
+        return self.one_line(header)
 
     def one_line(self, content: Inline) -> str:
         """Inline content on one line: a break inside a table cell becomes a space."""

@@ -63,7 +63,8 @@ class _Writer:
 
     def doc(self, blocks: list[Block]) -> Node:
         content = self.blocks(blocks) + [self.footnote(note) for note in self.footnotes]
-        return {"type": "doc", "content": content}
+        # a document holds at least one block: an essay with nothing to show is one empty line
+        return {"type": "doc", "content": content or [{"type": "paragraph"}]}
 
     def blocks(self, blocks: list[Block]) -> list[Node]:
         return [node for block in blocks if (node := self.block(block)) is not None]

@@ -12,10 +12,20 @@ notes follow the text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
 
-from pipeline.document import Block, Code, Footnote, Heading, Image, InlineImage, Quote, Run
+from pipeline.document import (
+    Block,
+    Code,
+    Footnote,
+    Heading,
+    Image,
+    Inline,
+    InlineImage,
+    Quote,
+    Run,
+)
 from pipeline.render.html import code_language
 from pipeline.render.parts import safe_href
 from pipeline.render.plain import RULE, PlainText, image_caption, image_label
@@ -44,13 +54,18 @@ class TelegramHtml(PlainText):
     def escape(self, text: str) -> str:
         return escape(text)
 
-    def strong(self, text: str) -> str:
-        return f"<b>{text}</b>" if text and not self.in_heading else text
-
     def heading(self, block: Heading) -> str:
+        return self._bold(block.content, self.inline)
+
+    def column_label(self, header: Inline) -> str:
+        return self._bold(header, self.one_line)
+
+    def _bold(self, content: Inline, write: Callable[[Inline], str]) -> str:
+        """Content in one `b`: marks that cannot sit in it (code) or would double it
+        (strong) are left off inside."""
         self.in_heading = True
         try:
-            text = self.inline(block.content)
+            text = write(content)
         finally:
             self.in_heading = False
         return f"<b>{text}</b>" if text else ""
