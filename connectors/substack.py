@@ -81,7 +81,7 @@ class Substack(Connector):
         options = ctx.options
         audience = _choice(options, "audience", AUDIENCES, "everyone")
         comments = _choice(options, "comments", COMMENTS, "everyone")
-        doc = render_prosemirror(blocks_for(essay, "patronage"))
+        doc = render_prosemirror(blocks_for(essay, "patronage"), essay.footnotes)
         body: dict[str, Any] = {
             "draft_title": essay.title,
             "draft_subtitle": essay.subtitle or "",

@@ -47,10 +47,11 @@ from connectors.base import (
     host_of,
 )
 from connectors.social import social_texts
-from pipeline.document import Essay, block_text
+from pipeline.document import Essay
 from pipeline.render.lengths import RULES, LengthRule, count_telegram
 from pipeline.render.parts import blocks_for
-from pipeline.render.telegram import escape, escape_attribute, render_telegram_html
+from pipeline.render.plain import PlainText
+from pipeline.render.telegram import TelegramHtml, escape, escape_attribute
 
 MAX_TEXT = 4096
 _TAG = re.compile(r"<[^>]*>")
@@ -242,16 +243,20 @@ def _bold_title(plain: str, title: str) -> str:
 
 
 def _full_messages(essay: Essay, link: str | None) -> list[str]:
-    """The essay in Telegram HTML, packed block by block into messages that fit."""
+    """The essay in Telegram HTML, packed block by block into messages that fit; footnotes
+    ("[1]" in the text) follow the last block."""
     chunks = [f"<b>{escape(' '.join(essay.title.split()))}</b>"] if essay.title.strip() else []
-    for block in blocks_for(essay, "social"):
-        rendered = render_telegram_html([block])
+    markup = TelegramHtml(essay.footnotes)
+    text = PlainText(essay.footnotes)
+    pieces = [(markup.block(b), text.block(b)) for b in blocks_for(essay, "social")]
+    pieces.append((markup.notes(), text.notes()))
+    for rendered, as_text in pieces:
         if not rendered:
             continue
         if telegram_length(rendered) <= MAX_TEXT:
             chunks.append(rendered)
-        else:  # one block longer than a message: its plain text, cut between words
-            chunks.extend(escape(piece) for piece in _split_plain(block_text(block)))
+        else:  # longer than a message: its plain text, cut between words
+            chunks.extend(escape(piece) for piece in _split_plain(as_text))
     if link:
         chunks.append(f'<a href="{escape_attribute(link)}">{escape(link)}</a>')
     messages: list[str] = []

@@ -8,10 +8,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.document import Code, Essay, Heading, ListBlock, ListItem, Paragraph, Quote, Run
-from pipeline.render.composer import ELLIPSIS, announcement, thread
+from pipeline.document import (
+    Code,
+    Essay,
+    Footnote,
+    Heading,
+    InlineImage,
+    LineBreak,
+    ListBlock,
+    ListItem,
+    NoteRef,
+    Paragraph,
+    Quote,
+    Run,
+    Table,
+    TableCell,
+)
+from pipeline.render.composer import ELLIPSIS, announcement, social_text, thread
 from pipeline.render.hashtags import hashtags
 from pipeline.render.lengths import RULES, LengthRule
+from tests.essay_strategies import block_words, keeps_in_order, nested_essays
 
 LINK = "https://blog.example.com/2024/05/why-i-write-every-morning/"
 
@@ -112,7 +128,7 @@ def _body(essay: Essay) -> str:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(essays, links)
+@given(st.one_of(essays, nested_essays), links)
 def test_every_announcement_fits_every_platform_and_keeps_the_link_whole(
     essay: Essay, link: str | None
 ) -> None:
@@ -288,3 +304,86 @@ def test_a_teaser_without_spaces_is_cut_between_characters() -> None:
 )
 def test_hashtags_from_tags(tags: list[str], style: str, expected: list[str]) -> None:
     assert hashtags(tags, style) == expected  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- nested trees
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nested_essays, links)
+def test_nested_trees_give_threads_that_fit_and_keep_every_word_in_order(
+    essay: Essay, link: str | None
+) -> None:
+    expected = essay.title.split() + ([link] if link else [])
+    expected += [w for block in essay.blocks for w in block_words(block)]
+    for rule in RULES.values():
+        for numbered in (True, False):
+            posts = thread(essay, link, rule, numbered=numbered)
+            assert all(rule.fits(p) for p in posts), rule.name
+            text = "\n".join(_strip_numbering(posts) if numbered else posts)
+            assert keeps_in_order(expected, text.split()) == [], rule.name
+            assert "|" not in text.replace("x|y", "")  # a table is never pipes
+
+
+def test_a_note_reference_leaves_no_number_glued_to_a_word_in_a_thread() -> None:
+    essay = Essay(
+        title="On trains",
+        blocks=[Paragraph(content=[Run(text="It took a year"), NoteRef(label="1"), Run(text=".")])],
+        footnotes=[Footnote(label="1", blocks=[Paragraph(content=[Run(text="Or two.")])])],
+    )
+    (post,) = thread(essay, None, RULES["x"])
+    assert post == "On trains\n\nIt took a year."  # the note itself stays on the blog
+    assert announcement(essay, None, RULES["x"]) == "On trains\n\nIt took a year."
+
+
+def test_a_table_reaches_a_thread_as_rows_that_name_their_columns() -> None:
+    def cell(text: str) -> TableCell:
+        return TableCell(content=[Run(text=text)])
+
+    table = Table(
+        header=[cell("Year"), cell("Riders")],
+        rows=[[cell("2019"), cell("3,000")], [cell("2020"), cell("")]],
+    )
+    assert social_text(table) == "Year: 2019 · Riders: 3,000\nYear: 2020"
+
+
+def test_nested_blocks_reach_a_thread_in_reading_order() -> None:
+    essay = Essay(
+        title="Steps",
+        blocks=[
+            Quote(
+                blocks=[
+                    Paragraph(content=[Run(text="Before the list.")]),
+                    ListBlock(
+                        items=[
+                            ListItem(
+                                blocks=[
+                                    Paragraph(content=[Run(text="Install:")]),
+                                    Code(text="pip install x"),
+                                    ListBlock(items=[ListItem(content=[Run(text="deeper")])]),
+                                ]
+                            )
+                        ]
+                    ),
+                    Paragraph(content=[Run(text="After it.")]),
+                ]
+            )
+        ],
+    )
+    (post,) = thread(essay, None, RULES["mastodon"])
+    assert post == "Steps\n\nBefore the list.\nInstall:\npip install x\ndeeper\nAfter it."
+
+
+def test_an_inline_image_or_break_never_glues_two_words_in_a_post() -> None:
+    paragraph = Paragraph(
+        content=[
+            Run(text="see"),
+            InlineImage(src="https://e.x/b.png", alt="the badge"),
+            Run(text="here"),
+            LineBreak(),
+            Run(text="next"),
+        ]
+    )
+    assert social_text(paragraph) == "see the badge here\nnext"
+    essay = Essay(title="T", blocks=[paragraph])
+    assert announcement(essay, None, RULES["x"]) == "T\n\nsee the badge here next"

@@ -26,14 +26,18 @@ from connectors.substack import Substack
 from pipeline.document import (
     Code,
     Essay,
+    Footnote,
     Heading,
     Image,
     ListBlock,
     ListItem,
+    NoteRef,
     Paragraph,
     Quote,
     RelatedLink,
     Run,
+    Table,
+    TableCell,
 )
 from tests.emulators.substack import SubstackEmulator, check_doc
 from tests.golden_helpers import check_golden
@@ -125,6 +129,40 @@ def test_body_is_a_prosemirror_string_substack_accepts_without_the_patreon_promo
     assert isinstance(body, str)
     assert check_doc(json.loads(body)) is None
     assert "patreon.com" not in body and "Letters From the Dunes" in body
+
+
+def test_nested_blocks_tables_and_footnotes_reach_the_draft_as_substack_nodes() -> None:
+    essay = Essay(
+        title="Tides",
+        blocks=[
+            Paragraph(content=[Run(text="Twice a day"), NoteRef(label="t"), Run(text=".")]),
+            ListBlock(
+                items=[
+                    ListItem(
+                        blocks=[
+                            Paragraph(content=[Run(text="Check:")]),
+                            Code(text="tide --now"),
+                        ]
+                    )
+                ]
+            ),
+            Table(
+                header=[TableCell(content=[Run(text="Port")])],
+                rows=[[TableCell(content=[Run(text="Dover")])]],
+            ),
+        ],
+        footnotes=[Footnote(label="t", blocks=[Paragraph(content=[Run(text="Roughly.")])])],
+    )
+    doc = json.loads(draft_for(essay).posts[0].request["draft_body"])
+    assert check_doc(doc) is None
+    kinds = [node["type"] for node in doc["content"]]
+    assert kinds == ["paragraph", "bullet_list", "bullet_list", "footnote"]
+    assert doc["content"][0]["content"][1] == {"type": "footnoteAnchor", "attrs": {"number": 1}}
+    assert [n["type"] for n in doc["content"][1]["content"][0]["content"]] == [
+        "paragraph",
+        "codeBlock",
+    ]
+    assert "|" not in json.dumps(doc)
 
 
 def test_audience_and_comment_options_are_checked() -> None:

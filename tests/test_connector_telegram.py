@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
 
 from connectors.base import (
@@ -28,10 +29,24 @@ from connectors.base import (
     Transient,
 )
 from connectors.telegram import Telegram
-from pipeline.document import Code, Essay, Heading, ListBlock, ListItem, Paragraph, Quote, Run
+from pipeline.document import (
+    Code,
+    Essay,
+    Footnote,
+    Heading,
+    ListBlock,
+    ListItem,
+    NoteRef,
+    Paragraph,
+    Quote,
+    Run,
+    Table,
+    TableCell,
+)
 from pipeline.render.composer import announcement
 from pipeline.render.lengths import RULES
 from tests.emulators.telegram import TelegramEmulator, parse_html
+from tests.essay_strategies import nested_essays
 from tests.golden_helpers import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "connectors" / "telegram"
@@ -151,6 +166,49 @@ def test_full_mode_splits_between_blocks_into_messages_that_fit() -> None:
     # Every paragraph arrives whole, once, in order: no block was cut in two.
     assert [s.split(":")[0] for s in seen] == [f"Paragraph {i}" for i in range(1, 41)]
     assert all(s.endswith("sings.") for s in seen)
+
+
+def nested_essay() -> Essay:
+    return Essay(
+        title="Night trains",
+        blocks=[
+            Paragraph(content=[Run(text="It took a year"), NoteRef(label="y"), Run(text=".")]),
+            ListBlock(
+                items=[
+                    ListItem(
+                        blocks=[
+                            Paragraph(content=[Run(text="Book early:")]),
+                            Code(text="book --early"),
+                            Quote(blocks=[Paragraph(content=[Run(text="said the guard")])]),
+                        ]
+                    )
+                ]
+            ),
+            Table(
+                header=[TableCell(content=[Run(text="Year")])],
+                rows=[[TableCell(content=[Run(text="2019")])]],
+            ),
+        ],
+        footnotes=[Footnote(label="y", blocks=[Paragraph(content=[Run(text="Or two.")])])],
+    )
+
+
+def test_full_mode_carries_nesting_tables_as_rows_and_notes_after_the_text() -> None:
+    draft = Telegram.render(nested_essay(), context(mode="full"))
+    [post] = draft.posts
+    visible, _ = parse_html(post.request["text"])
+    assert visible == (
+        "Night trains\n\nIt took a year[1].\n\n• Book early:\nbook --early\n"
+        "  said the guard\n\n• Year: 2019\n\n[1] Or two.\n\n" + LINK
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nested_essays)
+def test_full_mode_of_any_nested_essay_parses_as_telegram_does_and_fits(essay: Essay) -> None:
+    for post in Telegram.render(essay, context(mode="full")).posts:
+        visible, _ = parse_html(post.request["text"])  # raises on what Telegram refuses
+        assert 0 < len(visible.encode("utf-16-le")) // 2 <= 4096
 
 
 def test_a_channel_is_required() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.document import Paragraph, Run
+from pipeline.document import Essay, Footnote, NoteRef, Paragraph, Run, Table, TableCell
 from pipeline.render.little import (
     RESERVED,
     escape_little,
@@ -13,6 +13,8 @@ from pipeline.render.little import (
     render_little,
     unescape_little,
 )
+from pipeline.render.plain import render_plain
+from tests.essay_strategies import nested_essays
 
 RESERVED_TEXT = "| { } @ [ ] ( ) < > # \\ * _ ~"
 
@@ -59,3 +61,28 @@ def test_links_show_the_url_in_escaped_parentheses() -> None:
     assert text == r"See this \(draft\) \(https://e.x/a\_\(b\)\)"
     assert unescape_little(text) == "See this (draft) (https://e.x/a_(b))"
     assert unescaped_reserved(text) == []
+
+
+def test_note_markers_and_table_rows_are_escaped_text_never_markup() -> None:
+    text = render_little(
+        [
+            Paragraph(content=[Run(text="A year"), NoteRef(label="n"), Run(text=" later.")]),
+            Table(
+                header=[TableCell(content=[Run(text="Year")])],
+                rows=[[TableCell(content=[Run(text="2019")])]],
+            ),
+        ],
+        [Footnote(label="n", blocks=[Paragraph(content=[Run(text="Roughly.")])])],
+    )
+    assert text == "A year\\[1\\] later.\n\n• Year: 2019\n\n\\[1\\] Roughly."
+    assert unescaped_reserved(text) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nested_essays)
+def test_any_nested_essay_is_the_plain_text_with_every_reserved_character_escaped(
+    essay: Essay,
+) -> None:
+    text = render_little(essay.blocks, essay.footnotes)
+    assert unescaped_reserved(text) == []
+    assert unescape_little(text) == render_plain(essay.blocks, essay.footnotes)

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from pipeline.document import Essay, ListBlock, Paragraph, RelatedLink, Rule, Run
-from pipeline.render.parts import blocks_for, promo_links_to_patreon, safe_href
+from pipeline.document import (
+    Essay,
+    InlineImage,
+    LineBreak,
+    ListBlock,
+    ListItem,
+    NoteRef,
+    Paragraph,
+    Quote,
+    RelatedLink,
+    Rule,
+    Run,
+    Table,
+    TableCell,
+)
+from pipeline.render.parts import (
+    block_runs,
+    blocks_for,
+    link_groups,
+    promo_links_to_patreon,
+    safe_href,
+    table_rows,
+)
 
 BODY = [Paragraph(content=[Run(text="The essay itself.")])]
 PATREON_PROMO = [
@@ -97,3 +118,74 @@ def test_safe_href_refuses_script_and_data_urls() -> None:
     assert safe_href("mailto:me@example.com") == "mailto:me@example.com"
     assert safe_href("/about") == "/about"
     assert safe_href("/about", allow_relative=False) is None
+
+
+def test_block_runs_walk_every_depth_and_table_cells() -> None:
+    block = Quote(
+        blocks=[
+            ListBlock(
+                items=[
+                    ListItem(
+                        blocks=[
+                            Paragraph(content=[Run(text="a")]),
+                            Quote(blocks=[Paragraph(content=[Run(text="b")])]),
+                        ]
+                    )
+                ]
+            ),
+            Table(rows=[[TableCell(content=[Run(text="c")])]]),
+        ]
+    )
+    assert [node.text for node in block_runs(block)] == ["a", "b", "c"]
+
+
+def test_a_promo_linking_to_patreon_deep_inside_a_list_or_through_an_image_is_found() -> None:
+    nested = ListBlock(
+        items=[
+            ListItem(
+                blocks=[
+                    Paragraph(content=[Run(text="more")]),
+                    ListBlock(
+                        items=[ListItem(content=[Run(text="me", href="https://patreon.com/me")])]
+                    ),
+                ]
+            )
+        ]
+    )
+    assert promo_links_to_patreon([nested])
+    image = InlineImage(src="https://e.x/b.png", href="https://www.patreon.com/me")
+    assert promo_links_to_patreon([Paragraph(content=[image])])
+
+
+def test_related_posts_are_items_holding_a_paragraph() -> None:
+    items = blocks_for(Essay(title="T", related=RELATED), "blog")[-1].items
+    assert all(isinstance(item.blocks[0], Paragraph) for item in items)
+
+
+def test_link_groups_keep_every_mark_and_non_text_nodes_in_place() -> None:
+    content = [
+        Run(text="a", marks=("sup", "strike", "strong"), href="https://e.x"),
+        InlineImage(src="https://e.x/i.png", href="https://e.x"),
+        LineBreak(),
+        NoteRef(label="1"),
+        InlineImage(src="https://e.x/i.png", href="javascript:alert(1)"),
+    ]
+    groups = link_groups(content)
+    assert groups[0][0] == "https://e.x"
+    assert groups[0][1][0].marks == ("strong", "strike", "sup")
+    assert isinstance(groups[0][1][1], InlineImage)
+    assert [type(nodes[0]) for _, nodes in groups[1:]] == [LineBreak, NoteRef, InlineImage]
+    assert groups[-1][1][0].href is None  # an unsafe image link is dropped, the image kept
+
+
+def test_table_rows_pair_each_cell_with_its_column_header_and_skip_empty_cells() -> None:
+    def cell(text: str) -> TableCell:
+        return TableCell(content=[Run(text=text)] if text else [])
+
+    table = Table(
+        header=[cell("A"), cell("")], rows=[[cell("1"), cell("2"), cell("3")], [cell("")]]
+    )
+    assert [[(h and h[0].text, c[0].text) for h, c in row] for row in table_rows(table)] == [
+        [("A", "1"), (None, "2"), (None, "3")],
+        [],
+    ]

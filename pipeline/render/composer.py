@@ -7,15 +7,29 @@ hashtags are never cut in half; only the teaser and, as a last resort, the title
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
 
 import regex
 
-from pipeline.document import Essay, block_text
+from pipeline.document import (
+    Block,
+    Essay,
+    Heading,
+    Inline,
+    InlineImage,
+    ListBlock,
+    Paragraph,
+    Quote,
+    Table,
+    block_text,
+)
 from pipeline.render.hashtags import Style, hashtags
 from pipeline.render.lengths import LengthRule, find_urls
+from pipeline.render.parts import table_rows
+from pipeline.render.plain import CELL_SEPARATOR
 
 DEFAULT_TEMPLATE = "{title}\n\n{teaser}\n\n{url}\n\n{hashtags}"
 ELLIPSIS = "…"
@@ -102,8 +116,66 @@ def _fill(template: str, title: str, teaser: str, url: str, tags: list[str]) -> 
 
 
 def teaser_of(essay: Essay) -> str:
-    """The subtitle when the author wrote one (it is written to tease), else the lead."""
-    return _one_line(essay.subtitle or essay.lead())
+    """The subtitle when the author wrote one (it is written to tease), else the lead: the
+    first top-level paragraph with words."""
+    if essay.subtitle:
+        return _one_line(essay.subtitle)
+    for block in essay.blocks:
+        if isinstance(block, Paragraph) and (lead := _one_line(social_inline(block.content))):
+            return lead
+    return ""
+
+
+# ---------------------------------------------------------------- text of the body
+
+
+def social_inline(content: Inline) -> str:
+    """Inline content as a social post carries it: the words, no marks, no note markers
+    (the notes themselves stay on the blog), an inline image as its alt text, never glued
+    to the words around it."""
+    parts: list[str] = []
+    space_next = False
+    for node in content:
+        text = node.text
+        if not text:
+            continue
+        if isinstance(node, InlineImage):
+            text = " ".join(text.split())
+            if not text:
+                continue
+            if parts and not parts[-1][-1:].isspace():
+                parts.append(" ")
+            space_next = True
+        elif space_next and not text[:1].isspace():
+            parts.append(" ")
+            space_next = False
+        else:
+            space_next = False
+        parts.append(text)
+    return "".join(parts)
+
+
+def social_text(block: Block) -> str:
+    """A block's text for a thread: one line per paragraph, list item, code line or table
+    row, nested blocks in reading order; a table row names its columns, never pipes."""
+    if isinstance(block, Paragraph | Heading):
+        return social_inline(block.content)
+    if isinstance(block, Quote):
+        return "\n".join(t for b in block.blocks if (t := social_text(b)))
+    if isinstance(block, ListBlock):
+        return "\n".join(t for item in block.items for b in item.blocks if (t := social_text(b)))
+    if isinstance(block, Table):
+        rows = (
+            CELL_SEPARATOR.join(
+                f"{_one_line(social_inline(head))}: {_one_line(social_inline(cell))}"
+                if head is not None
+                else _one_line(social_inline(cell))
+                for head, cell in row
+            )
+            for row in table_rows(block)
+        )
+        return "\n".join(row for row in rows if row)
+    return block_text(block)  # code, image, rule: no inline content of their own
 
 
 def announcement(
@@ -123,16 +195,19 @@ def announcement(
     title = _one_line(essay.title)
     teaser = teaser_of(essay)
     tags = hashtags(essay.tags, hashtag_style)
+    # Counting is the cost here (URLs found, graphemes split): a text shortening has
+    # already counted (its best candidate) is not counted again.
+    fits = functools.lru_cache(maxsize=None)(rule.fits)
 
     for kept in range(len(tags), -1, -1):
         chosen = tags[:kept]
-        short = shorten(teaser, lambda t, c=chosen: rule.fits(_fill(template, title, t, url, c)))
+        short = shorten(teaser, lambda t, c=chosen: fits(_fill(template, title, t, url, c)))
         text = _fill(template, title, short, url, chosen)
-        if rule.fits(text):
+        if fits(text):
             return text
-    short_title = shorten(title, lambda t: rule.fits(_fill(template, t, "", url, [])))
+    short_title = shorten(title, lambda t: fits(_fill(template, t, "", url, [])))
     text = _fill(template, short_title, "", url, [])
-    if text and rule.fits(text):
+    if text and fits(text):
         return text
     raise ValueError(
         f"{rule.name or 'this platform'}: not even the link fits in {rule.limit} characters"
@@ -172,7 +247,7 @@ def _thread_units(essay: Essay, url: str) -> list[Unit]:
     if url:
         units.append(("\n", url))
     for block in essay.blocks:
-        text = block_text(block).strip()
+        text = social_text(block).strip()
         if text:
             units.extend(_sentences(text, "\n\n"))
     return units

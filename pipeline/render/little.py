@@ -7,8 +7,9 @@ LinkedIn may cut the post short; the body is the plain-text rendering, escaped w
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from pipeline.document import Block
+from pipeline.document import Block, Footnote
 from pipeline.render.hashtags import hashtag
 from pipeline.render.plain import render_plain
 
@@ -39,6 +40,7 @@ def little_hashtag(tag: str) -> str:
     return f"{{hashtag|\\#|{escape_little(made.removeprefix('#'))}}}"
 
 
-def render_little(blocks: list[Block]) -> str:
-    """The blocks as little text: the plain rendering with every reserved character escaped."""
-    return escape_little(render_plain(blocks))
+def render_little(blocks: list[Block], footnotes: Sequence[Footnote] = ()) -> str:
+    """The blocks (and footnotes) as little text: the plain rendering, every reserved
+    character escaped, so a note marker "[1]" stays text and no table shows as pipes."""
+    return escape_little(render_plain(blocks, footnotes))

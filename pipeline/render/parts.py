@@ -15,21 +15,28 @@ from urllib.parse import urlsplit
 from pipeline.document import (
     Block,
     Essay,
+    Footnote,
     Heading,
+    Inline,
+    InlineImage,
+    InlineNode,
     ListBlock,
     ListItem,
     Mark,
+    NoteRef,
     Paragraph,
-    Quote,
     RelatedLink,
     Rule,
     Run,
+    Table,
     merge_runs,
+    walk,
 )
 
 Audience = Literal["blog", "patronage", "social"]
 
-MARK_ORDER: tuple[Mark, ...] = ("strong", "em", "code")
+# Outermost first; `code` innermost, since most outputs allow nothing inside code.
+MARK_ORDER: tuple[Mark, ...] = ("strong", "em", "strike", "sub", "sup", "code")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 PATREON_HOSTS = ("patreon.com",)
 
@@ -54,13 +61,18 @@ def related_blocks(related: list[RelatedLink]) -> list[Block]:
     """The related-posts part as a rule followed by a list of titles."""
     if not related:
         return []
-    items = [ListItem(content=[Run(text=link.title, href=link.url or None)]) for link in related]
+    items = [
+        ListItem(blocks=[Paragraph(content=[Run(text=link.title, href=link.url or None)])])
+        for link in related
+    ]
     return [Rule(), ListBlock(ordered=False, items=items)]
 
 
 def promo_links_to_patreon(promo: list[Block]) -> bool:
     """True when a promo paragraph links to Patreon: patrons reading it there already joined."""
-    return any(is_patreon_url(run.href) for block in promo for run in block_runs(block) if run.href)
+    return any(
+        is_patreon_url(node.href) for block in promo for node in block_runs(block) if node.href
+    )
 
 
 def is_patreon_url(url: str | None) -> bool:
@@ -70,18 +82,15 @@ def is_patreon_url(url: str | None) -> bool:
     return any(host == h or host.endswith("." + h) for h in PATREON_HOSTS)
 
 
-def block_runs(block: Block) -> Iterator[Run]:
-    """Every inline run in a block, nested list items included."""
-    if isinstance(block, Paragraph | Heading):
-        yield from block.content
-    elif isinstance(block, Quote):
-        for paragraph in block.paragraphs:
-            yield from paragraph
-    elif isinstance(block, ListBlock):
-        for item in block.items:
-            yield from item.content
-            for child in item.children:
-                yield from block_runs(child)
+def block_runs(block: Block) -> Iterator[InlineNode]:
+    """Every inline node in a block and in the blocks nested in it, table cells included."""
+    for inner in walk([block]):
+        if isinstance(inner, Paragraph | Heading):
+            yield from inner.content
+        elif isinstance(inner, Table):
+            for row in [inner.header, *inner.rows]:
+                for cell in row:
+                    yield from cell.content
 
 
 def safe_href(href: str | None, *, allow_relative: bool = True) -> str | None:
@@ -107,35 +116,89 @@ def safe_href(href: str | None, *, allow_relative: bool = True) -> str | None:
     return href
 
 
-def normalize_runs(content: list[Run]) -> list[Run]:
-    """Marks in one order, unsafe links dropped, neighbours with equal marks and link joined."""
-    return merge_runs([_normalized(run) for run in content])
+def normalize_runs(content: list[InlineNode]) -> list[InlineNode]:
+    """Marks in one order, unsafe links dropped, neighbours with equal marks and link joined.
+
+    Breaks, inline images and note references stay in place (an image loses an unsafe link).
+    """
+    return merge_runs([_normalized(node) for node in content])
 
 
-def _normalized(run: Run) -> Run:
+def _normalized(node: InlineNode) -> InlineNode:
+    if isinstance(node, InlineImage):
+        href = safe_href(node.href) if node.href else None
+        return node if href == node.href else node.model_copy(update={"href": href})
+    if not isinstance(node, Run):
+        return node
     # the common run is already clean: reuse it instead of building (and validating) a copy
-    marks = tuple(m for m in MARK_ORDER if m in run.marks)
-    href = safe_href(run.href) if run.href else None
-    if marks == run.marks and href == run.href:
-        return run
-    return Run.model_construct(text=run.text, marks=marks, href=href)
+    marks = tuple(m for m in MARK_ORDER if m in node.marks)
+    href = safe_href(node.href) if node.href else None
+    if marks == node.marks and href == node.href:
+        return node
+    return Run.model_construct(text=node.text, marks=marks, href=href)
 
 
-def link_groups(content: list[Run]) -> list[tuple[str | None, list[Run]]]:
-    """Consecutive runs sharing a (safe) link target, so one link wraps mixed marks."""
-    groups: list[tuple[str | None, list[Run]]] = []
-    for run in normalize_runs(content):
-        href = run.href
+def link_groups(content: list[InlineNode]) -> list[tuple[str | None, list[InlineNode]]]:
+    """Consecutive nodes sharing a (safe) link target, so one link wraps mixed marks."""
+    groups: list[tuple[str | None, list[InlineNode]]] = []
+    for node in normalize_runs(content):
+        href = node.href
         if groups and groups[-1][0] == href and href is not None:
-            groups[-1][1].append(run)
+            groups[-1][1].append(node)
         else:
-            groups.append((href, [run]))
+            groups.append((href, [node]))
     return groups
 
 
+def note_numbers(footnotes: list[Footnote]) -> dict[str, int]:
+    """Each footnote's number, from 1, in the order the essay keeps them (first reference)."""
+    return {note.label: number for number, note in enumerate(footnotes, 1)}
+
+
+def note_marker(label: str, numbers: dict[str, int]) -> str:
+    """What stands for a note reference in text: "[2]"; an unknown label shows as itself."""
+    return f"[{numbers.get(label, label)}]"
+
+
+def shows_something(content: Inline) -> bool:
+    """True when inline content has words, an image or a note reference (not only blanks)."""
+    return any(
+        isinstance(node, InlineImage | NoteRef) or (isinstance(node, Run) and node.text.strip())
+        for node in content
+    )
+
+
+TableCellPair = tuple[Inline | None, Inline]
+
+
+def table_rows(table: Table) -> list[list[TableCellPair]]:
+    """A table as rows of (column header, cell) pairs, empty cells left out.
+
+    Outputs without tables show each row as one line that names its columns ("Year: 2019 ·
+    Riders: 3,000"), which reads right on a phone where a grid of pipes never does. A table
+    with only a header row gives that row, its cells without headers.
+    """
+    header = [cell.content if shows_something(cell.content) else None for cell in table.header]
+    if not table.rows:
+        return [[(None, content) for content in header if content is not None]] if header else []
+    rows: list[list[TableCellPair]] = []
+    for row in table.rows:
+        pairs = [
+            (header[i] if i < len(header) else None, cell.content)
+            for i, cell in enumerate(row)
+            if shows_something(cell.content)
+        ]
+        rows.append(pairs)
+    return rows
+
+
 def link_label(text: str, href: str) -> str:
-    """`text (url)` for outputs without links; just the URL when the text already is it."""
+    """`text (url)` for outputs without links; just the URL when the text already is it.
+
+    Space the link text ends with stays after the URL, so the next word never touches it.
+    """
     bare = href.removeprefix("mailto:")
     if text.strip() in {href, bare, ""}:
         return href if not text.strip() else text
-    return f"{text} ({href})"
+    words = text.rstrip()
+    return f"{words} ({href}){text[len(words) :]}"

@@ -49,8 +49,9 @@ BLOCK_NODES = {
     "list_item",
     "youtube2",
     "subscribeWidget",
+    "footnote",  # a note at the end of the post, attrs {"number": n}
 }
-INLINE_NODES = {"text", "hard_break"}
+INLINE_NODES = {"text", "hard_break", "footnoteAnchor"}  # the anchor: attrs {"number": n}
 MARKS = {"strong", "em", "code", "link", "strikethrough"}
 LISTS = ("published", "scheduled", "drafts")
 
