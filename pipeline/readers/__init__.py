@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipeline.document import Essay
 from pipeline.errors import ReadError
+from pipeline.readers.hygiene import clean_essay
 
 Reader = Callable[[Path, bytes], Essay]
 
@@ -78,6 +79,7 @@ def read_bytes(path: Path, data: bytes) -> Essay:
         raise
     except Exception as exc:  # any parser failure becomes one clear error type
         raise ReadError(path, f"could not be parsed: {type(exc).__name__}: {exc}") from exc
+    essay = clean_essay(essay)
     if not essay.title.strip():
         raise ReadError(path, "no title found (give it a first line, a front-matter title or h1)")
     return essay
