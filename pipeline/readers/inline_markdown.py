@@ -1,4 +1,4 @@
-"""Inline `[text](url)` links and `**bold**` inside plain text.
+"""Inline `[text](url)` links, bare URLs and `**bold**` inside plain text.
 
 Medium keeps Markdown the author typed without converting it, so a copied promo arrives as
 `[patreon.com/x](https://…)`. Only http(s) and mailto targets become links; anything else
@@ -18,7 +18,10 @@ _SAFE_URL = re.compile(r"^(?:https?://|mailto:)\S+$", re.IGNORECASE)
 _TOKEN = re.compile(
     r"\[(?P<label>[^\[\]\n]+)\]\((?P<url>(?:[^()\s]|\([^()\s]*\))+)\)"
     r"|\*\*(?P<bold>[^*\n]+?)\*\*"
+    r"|(?<![\w/@.])(?P<bare>(?:https?://|www\.)[^\s<>\"\[\]]+)"
 )
+# Punctuation that ends a sentence rather than the URL it follows.
+_URL_TAIL = ".,;:!?'\"’”»"
 
 
 def with_mark(marks: tuple[Mark, ...], mark: Mark) -> tuple[Mark, ...]:
@@ -37,7 +40,13 @@ def parse_inline(text: str, marks: tuple[Mark, ...] = (), href: str | None = Non
     pos = 0
     for match in _TOKEN.finditer(text):
         runs.append(Run(text=text[pos : match.start()], marks=marks, href=href))
-        if match["bold"] is not None:
+        if match["bare"] is not None:
+            url, tail = _bare_url(match["bare"])
+            link = url if url.lower().startswith("http") else f"https://{url}"
+            linkable = "." in url.split("//", 1)[-1].removeprefix("www.")
+            runs.append(Run(text=url, marks=marks, href=href or (link if linkable else None)))
+            runs.append(Run(text=tail, marks=marks, href=href))
+        elif match["bold"] is not None:
             runs.extend(parse_inline(match["bold"], with_mark(marks, "strong"), href))
         elif href is None and is_safe_url(match["url"]):
             runs.extend(parse_inline(match["label"], marks, match["url"]))
@@ -46,3 +55,11 @@ def parse_inline(text: str, marks: tuple[Mark, ...] = (), href: str | None = Non
         pos = match.end()
     runs.append(Run(text=text[pos:], marks=marks, href=href))
     return merge_runs(runs)
+
+
+def _bare_url(candidate: str) -> tuple[str, str]:
+    """A bare URL and the punctuation after it: "(see https://a.org/x)." → url, ")."."""
+    url = candidate
+    while url and (url[-1] in _URL_TAIL or (url[-1] == ")" and url.count("(") < url.count(")"))):
+        url = url[:-1]
+    return url, candidate[len(url) :]
