@@ -32,6 +32,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 Mark = Literal["strong", "em", "code", "strike", "sub", "sup"]
 Align = Literal["left", "center", "right"]
+# The one order marks are kept in on a run (outermost first, code innermost), so equal
+# styling compares equal and every renderer nests tags the same way.
+MARK_ORDER: tuple[Mark, ...] = ("strong", "em", "strike", "sub", "sup", "code")
 
 
 class Run(BaseModel):
@@ -317,6 +320,18 @@ def walk(blocks: list[Block]) -> Iterator[Block]:
         elif isinstance(block, ListBlock):
             for item in block.items:
                 yield from walk(item.blocks)
+
+
+def footnote_label(label: str) -> str:
+    """A footnote label as the essay keeps it, whatever the source: matched without regard
+    to case (as GFM does), so lower-cased, and whitespace runs become one hyphen (the label
+    ends up in an HTML id and a Markdown `[^label]`)."""
+    return "-".join(label.split()).casefold()
+
+
+def with_mark(marks: tuple[Mark, ...], mark: Mark) -> tuple[Mark, ...]:
+    """`marks` plus `mark`, in `MARK_ORDER`."""
+    return tuple(m for m in MARK_ORDER if m in marks or m == mark)
 
 
 def plain(content: Inline) -> str:

@@ -1,8 +1,9 @@
 """Markdown with optional YAML front matter → `Essay`.
 
 Front matter is the author's metadata (title, tags, canonical URL, schedule, per-target
-options); the body is CommonMark, parsed by markdown-it-py. Raw HTML is dropped rather than
-passed through, so nothing a renderer emits can carry a `<script>` from the input.
+options); the body is GitHub-flavoured Markdown, parsed by pulldown-cmark (see `markdown_tree`). Raw
+HTML is reduced to its words rather than passed through, so nothing a renderer emits can
+carry a `<script>` from the input.
 Unknown front-matter keys are ignored, so files written for Hugo or Jekyll (`layout`,
 `draft`, …) still read.
 """
@@ -15,30 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
-from pipeline.document import (
-    Block,
-    Code,
-    Essay,
-    Heading,
-    Image,
-    Inline,
-    ListBlock,
-    ListItem,
-    Mark,
-    Paragraph,
-    Quote,
-    Rule,
-    Run,
-    merge_runs,
-    plain,
-)
+from pipeline.document import Block, Essay, Heading, Paragraph, plain
 from pipeline.errors import ReadError
 from pipeline.readers import decode_text
-from pipeline.readers.html_blocks import safe_href, safe_src
-from pipeline.readers.inline_markdown import MARK_ORDER, with_mark
+from pipeline.readers.markdown_tree import ParsedBody, parse_markdown
 from pipeline.readers.promo import split_promo
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024
@@ -262,197 +244,64 @@ def metadata(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
 # --- body ---------------------------------------------------------------------------------
 
-_md = MarkdownIt("commonmark")
-# Every destination parses as a link, so an unsafe one can be judged like in HTML: a
-# `javascript:` link keeps only its words and a `data:` image goes, instead of markdown-it
-# leaving the whole `[words](javascript:…)` in the text for every platform to print.
-_md.validateLink = lambda url: True
-_RAW_TEXT_TAG = re.compile(r"^<(script|style)\b", re.IGNORECASE)
+
+def parse_body(path: Path, source: str) -> ParsedBody:
+    """The body parsed; a failure inside the native parser is a ReadError.
+
+    pyo3 reports a Rust panic as a `BaseException`, so that is what is caught (but never
+    Ctrl-C or an exit).
+    """
+    try:
+        return parse_markdown(source)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
+        raise ReadError(path, "the Markdown could not be parsed") from None
 
 
-def _alt(token: Token) -> str:
-    """An image's alt text as plain text (markdown-it keeps it as child tokens)."""
-    return "".join(
-        _alt(child) if child.children else child.content
-        for child in token.children or []
-        if child.type in ("text", "code_inline", "image")
-    )
+def _file_title(path: Path) -> str:
+    """A title from the file's name (`night-trains.md` -> "Night trains"), the last resort."""
+    words = re.sub(r"[-_\s]+", " ", path.stem).strip()
+    return words[:1].upper() + words[1:]
 
 
-def _inline(children: list[Token]) -> Inline:
-    """markdown-it inline tokens → runs; nested marks combine, raw HTML tags are dropped."""
-    runs: list[Run] = []
-    marks: tuple[Mark, ...] = ()
-    stack: list[Mark] = []
-    hrefs: list[str | None] = []
-    skip_until: str | None = None  # inside inline <script>/<style>: drop the content too
-    in_unsafe_autolink = False  # `<javascript:…>`: its words are the URL, dropped with it
-    for token in children:
-        kind = token.type
-        if skip_until:
-            if kind == "html_inline" and token.content.lower().startswith(skip_until):
-                skip_until = None
-            continue
-        if in_unsafe_autolink:
-            in_unsafe_autolink = kind != "link_close"
-            continue
-        href = hrefs[-1] if hrefs else None
-        if kind == "text":
-            runs.append(Run(text=token.content, marks=marks, href=href))
-        elif kind == "softbreak":
-            runs.append(Run(text=" ", marks=marks, href=href))
-        elif kind == "hardbreak":
-            runs.append(Run(text="\n", marks=marks, href=href))
-        elif kind == "code_inline":
-            runs.append(Run(text=token.content, marks=with_mark(marks, "code"), href=href))
-        elif kind in ("strong_open", "em_open"):
-            stack.append("strong" if kind == "strong_open" else "em")
-        elif kind in ("strong_close", "em_close"):
-            stack.pop()
-        elif kind == "link_open":
-            safe = safe_href(str(token.attrGet("href") or ""))
-            if safe is None and token.markup == "autolink":
-                in_unsafe_autolink = True
-                continue
-            hrefs.append(safe)
-        elif kind == "link_close":
-            hrefs.pop()
-        elif kind == "image":
-            src = safe_src(str(token.attrGet("src") or "")) or ""
-            runs.append(Run(text=_alt(token) or src, marks=marks, href=href or src or None))
-        elif kind == "html_inline" and (raw := _RAW_TEXT_TAG.match(token.content)):
-            skip_until = f"</{raw.group(1).lower()}"
-        if kind.endswith(("_open", "_close")):
-            marks = tuple(m for m in MARK_ORDER if m in stack)
-    return merge_runs(runs)
-
-
-def _paragraph(inline: Token) -> list[Block]:
-    """A paragraph, or Image blocks when the paragraph holds nothing but images."""
-    children = inline.children or []
-    significant = [
-        t
-        for t in children
-        if t.type not in ("softbreak", "hardbreak", "link_open", "link_close")
-        and not (t.type == "text" and not t.content.strip())
-    ]
-    if significant and all(t.type == "image" for t in significant):
-        return [  # an image with an unsafe source (data:, javascript:) is dropped
-            Image(src=src, alt=_alt(t), caption=str(t.attrGet("title") or ""))
-            for t in significant
-            if (src := safe_src(str(t.attrGet("src") or "")))
-        ]
-    content = _inline(children)
-    return [Paragraph(content=content)] if plain(content).strip() else []
-
-
-def _as_inlines(block: Block) -> list[Inline]:
-    """A block flattened to lines of runs, for containers that hold only text."""
-    if isinstance(block, Heading | Paragraph):
-        return [block.content]
-    if isinstance(block, Quote):
-        return block.paragraphs
-    if isinstance(block, Code):
-        return [[Run(text=block.text, marks=("code",))]]
-    if isinstance(block, Image):
-        return [[Run(text=block.alt or block.src, href=block.src)]]
-    if isinstance(block, ListBlock):
-        lines: list[Inline] = []
-        for number, item in enumerate(block.items, start=block.start):
-            marker = f"{number}. " if block.ordered else "• "
-            lines.append(merge_runs([Run(text=marker), *item.content]))
-            for child in item.children:
-                lines.extend(_as_inlines(child))
-        return lines
-    return []
-
-
-def _list_item(blocks: list[Block]) -> ListItem:
-    item = ListItem()
-    lines: list[Inline] = []
-    for block in blocks:
-        if isinstance(block, ListBlock):
-            item.children.append(block)
-        else:
-            lines.extend(_as_inlines(block))
-    runs: list[Run] = []
-    for line in lines:
-        if runs:
-            runs.append(Run(text="\n"))
-        runs.extend(line)
-    item.content = merge_runs(runs)
-    return item
-
-
-def _blocks(tokens: list[Token], i: int, close: str | None = None) -> tuple[list[Block], int]:
-    """Blocks from `tokens[i:]` up to the `close` token; returns them and the index after it."""
-    blocks: list[Block] = []
-    while i < len(tokens):
-        token = tokens[i]
-        kind = token.type
-        if kind == close:
-            return blocks, i + 1
-        if kind == "heading_open":
-            content = _inline(tokens[i + 1].children or [])
-            if plain(content).strip():
-                blocks.append(Heading(level=int(token.tag[1]), content=content))
-            i += 3
-        elif kind == "paragraph_open":
-            blocks.extend(_paragraph(tokens[i + 1]))
-            i += 3
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            ordered = kind == "ordered_list_open"
-            block = ListBlock(ordered=ordered, start=int(token.attrGet("start") or 1))
-            i += 1
-            while tokens[i].type == "list_item_open":
-                inner, i = _blocks(tokens, i + 1, "list_item_close")
-                block.items.append(_list_item(inner))
-            blocks.append(block)
-            i += 1  # the list's close token
-        elif kind == "blockquote_open":
-            inner, i = _blocks(tokens, i + 1, "blockquote_close")
-            paragraphs = [line for b in inner for line in _as_inlines(b) if plain(line).strip()]
-            if paragraphs:
-                blocks.append(Quote(paragraphs=paragraphs))
-        elif kind in ("fence", "code_block"):
-            language = token.info.split()[0] if token.info.strip() else None
-            blocks.append(Code(language=language, text=token.content.removesuffix("\n")))
-            i += 1
-        elif kind == "hr":
-            blocks.append(Rule())
-            i += 1
-        else:  # html_block: raw HTML is dropped, never passed through
-            i += 1
-    return blocks, i
-
-
-def parse_body(source: str) -> list[Block]:
-    return _blocks(_md.parse(source), 0)[0]
-
-
-def _title_from_body(blocks: list[Block], body: str) -> tuple[str, list[Block]]:
-    """No front-matter title: the first heading if it is an H1 or opens the body, else line 1."""
+def _title_from_body(path: Path, body: ParsedBody) -> tuple[str, list[Block]]:
+    """No front-matter title: a leading heading (or the first H1), else the first line of
+    a leading plain paragraph; a body opening with code, a list or a quote keeps it whole.
+    """
+    blocks = body.blocks
     heading = next((b for b in blocks if isinstance(b, Heading)), None)
     if heading is not None and (heading.level == 1 or blocks[0] is heading):
         return plain(heading.content).strip(), [b for b in blocks if b is not heading]
-    lines = body.lstrip("\n").split("\n", 1)
-    title = plain(_inline(_md.parseInline(lines[0].strip())[0].children or [])).strip()
-    return title, parse_body(lines[1] if len(lines) > 1 else "")
+    if body.first_line is not None and blocks and isinstance(blocks[0], Paragraph):
+        line, rest = body.first_line
+        title = plain(line).strip()
+        if title:
+            return title, [Paragraph(content=rest)] * bool(plain(rest).strip()) + blocks[1:]
+    return _file_title(path), blocks
 
 
 def read(path: Path, data: bytes) -> Essay:
     """Read a Markdown file; the front matter wins over anything guessed from the body."""
     meta, body = split_front_matter(path, decode_text(path, data))
     fields = metadata(path, meta)
-    blocks = parse_body(body)
+    parsed = parse_body(path, body)
+    blocks, footnotes = parsed.blocks, parsed.footnotes
     title = fields.pop("title")
     if title:
         first = blocks[0] if blocks else None
         if isinstance(first, Heading) and first.level == 1 and plain(first.content) == title:
             blocks = blocks[1:]  # the same title repeated as the first H1
     else:
-        title, blocks = _title_from_body(blocks, body)
+        title, blocks = _title_from_body(path, parsed)
     if not blocks:
         raise ReadError(path, "the essay has no body: nothing follows the title")
     blocks, promo = split_promo(blocks)
-    return Essay(title=title, blocks=blocks, promo=promo, source_format="markdown", **fields)
+    return Essay(
+        title=title,
+        blocks=blocks,
+        footnotes=footnotes,
+        promo=promo,
+        source_format="markdown",
+        **fields,
+    )

@@ -1,61 +1,161 @@
-"""Blocks -> CommonMark (dev.to, Medium import, the static site), written to parse back exactly.
+"""Blocks -> GitHub-flavoured Markdown (dev.to, Medium import, the static site), written to
+parse back to the same tree.
+
+Blocks nest by indentation: a list item's blocks are indented by its marker's width, a
+quote's lines start with `> `; a tight list keeps its items on consecutive lines when
+CommonMark can read them back that way. Tables, `~~strike~~`, task lists and `[^label]`
+footnotes (their definitions at the end) are GFM; sub- and superscript have no Markdown
+syntax and are written as `<sub>`/`<sup>`, which the Markdown reader reads back.
 
 Text is escaped so an author's `*`, `_`, `[` or a line starting with `#` or `1.` stays text.
-Emphasis in CommonMark depends on its neighbours (the "flanking" rules), so each paragraph's
-inline Markdown is parsed back with markdown-it; if strong/em would not survive, that
+Emphasis depends on its neighbours (the "flanking" rules), so each paragraph's inline
+Markdown is parsed back with pulldown-cmark; if the delimiters would not survive, that
 paragraph is written without them rather than with stray asterisks (code and links stay).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Sequence
 
-from markdown_it import MarkdownIt
+import pyromark
 
 from pipeline.document import (
     Block,
     Code,
+    Footnote,
     Heading,
     Image,
     Inline,
+    InlineImage,
+    InlineNode,
+    LineBreak,
     ListBlock,
+    ListItem,
+    NoteRef,
     Paragraph,
     Quote,
     Rule,
     Run,
+    Table,
+    TableCell,
+    merge_runs,
+    walk,
 )
+from pipeline.readers.urls import encode_url
 from pipeline.render.html import code_language
-from pipeline.render.parts import link_groups, safe_href
+from pipeline.render.parts import safe_href
 
-EMPHASIS = {"strong": "**", "em": "*"}
-ALWAYS_ESCAPED = set("\\*_[]<`~")
-_NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~]")
+EMPHASIS = {"strong": "**", "em": "*", "strike": "~~"}
+HTML_MARKS = ("sub", "sup")
+ALWAYS_ESCAPED = set("\\*_[]<`~|")
+_NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~|]")
 ENTITY_LIKE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 LINE_START_BLOCK = re.compile(r"([#>+=-])|([0-9]{1,9})([.)])")
+PARSE_OPTIONS = (
+    pyromark.Options.ENABLE_STRIKETHROUGH
+    | pyromark.Options.ENABLE_FOOTNOTES
+    | pyromark.Options.ENABLE_TABLES
+)
 
 CharKey = tuple[str, frozenset[str], str | None]
 
 
-def render_markdown(blocks: list[Block]) -> str:
-    """The blocks as CommonMark, blocks separated by a blank line, ending with a newline."""
+def render_markdown(blocks: list[Block], footnotes: Sequence[Footnote] = ()) -> str:
+    """The blocks as GFM, blocks separated by a blank line, footnote definitions last."""
+    text = _join_blocks(blocks, tight=False)
+    used = _referenced(blocks, footnotes)
+    notes = [_definition(note) for note in footnotes if note.label in used]
+    text = "\n\n".join(part for part in (text, *notes) if part)
+    return text + "\n" if text else ""
+
+
+def _referenced(blocks: list[Block], footnotes: Sequence[Footnote]) -> set[str]:
+    """Labels referenced from the body or from notes (a definition nobody cites is dropped)."""
+    labels: set[str] = set()
+    every = [*walk(blocks), *(b for note in footnotes for b in walk(note.blocks))]
+    for block in every:
+        for content in _contents(block):
+            labels.update(n.label for n in content if isinstance(n, NoteRef))
+    return labels
+
+
+def _contents(block: Block) -> list[Inline]:
+    if isinstance(block, Heading | Paragraph):
+        return [block.content]
+    if isinstance(block, Table):
+        return [cell.content for row in [block.header, *block.rows] for cell in row]
+    return []
+
+
+def _definition(note: Footnote) -> str:
+    body = _join_blocks(note.blocks, tight=False)
+    lines = body.split("\n") if body else [""]
+    first = f"[^{note.label}]: {lines[0]}".rstrip()
+    return "\n".join([first, *("    " + line if line else "" for line in lines[1:])])
+
+
+# --- blocks ---------------------------------------------------------------------------
+
+
+def _join_blocks(blocks: list[Block], *, tight: bool) -> str:
+    """Blocks one after another: on consecutive lines when `tight`, else a blank line apart.
+
+    Two lists of one kind in a row would merge into one: the second switches its marker
+    (`-`/`*`, `.`/`)`).
+    """
     chunks: list[str] = []
     previous: Block | None = None
     alternate = False
     for block in blocks:
-        # Two lists of one kind in a row would merge into one: switch marker (`-`/`*`, `.`/`)`).
         alternate = _follows_same_kind(previous, block) and not alternate
-        text = _block(block, alternate)
-        if text:
-            chunks.append(text)
-            previous = block
-    return "\n\n".join(chunks) + "\n" if chunks else ""
+        text = _block(block, alternate, tight_context=tight and previous is not None)
+        if not text:
+            continue
+        if chunks:
+            separator = "\n" if tight and not _needs_blank(previous, block) else "\n\n"
+            chunks.append(separator)
+        chunks.append(text)
+        previous = block
+    return "".join(chunks)
 
 
-def _block(block: Block, alternate: bool) -> str:
+def _needs_blank(previous: Block | None, block: Block) -> bool:
+    """True when `block` cannot follow `previous` on the next line without a blank line."""
+    if previous is None:
+        return False
+    if isinstance(previous, ListBlock | Quote | Table):
+        return True  # the next line would continue the list, quote or table
+    if isinstance(previous, Paragraph):
+        if isinstance(block, Paragraph | Table):
+            return True
+        if isinstance(block, ListBlock):
+            return (block.ordered and block.start != 1) or not _first_item_has_text(block)
+    return False
+
+
+def _first_item_has_text(block: ListBlock) -> bool:
+    first = block.items[0] if block.items else None
+    return first is not None and bool(first.blocks)
+
+
+def tight_is_writable(block: ListBlock) -> bool:
+    """A tight list can be written tight when no item needs a blank line inside it."""
+    return all(
+        not _needs_blank(a, b)
+        for item in block.items
+        for a, b in zip(item.blocks, item.blocks[1:], strict=False)
+    )
+
+
+def _block(block: Block, alternate: bool, *, tight_context: bool = False) -> str:
     if isinstance(block, Heading):
         content = [
-            Run(text=r.text.replace("\n", " "), marks=r.marks, href=r.href) for r in block.content
+            Run(text=r.text.replace("\n", " "), marks=r.marks, href=r.href)
+            if isinstance(r, Run)
+            else r
+            for r in block.content
+            if not isinstance(r, LineBreak)
         ]
         text = inline_markdown(content)
         if not text:
@@ -68,46 +168,47 @@ def _block(block: Block, alternate: bool) -> str:
     if isinstance(block, ListBlock):
         return "\n".join(_list_lines(block, alternate))
     if isinstance(block, Quote):
-        paragraphs = [inline_markdown(p) for p in block.paragraphs]
-        text = "\n\n".join(p for p in paragraphs if p)
+        text = _join_blocks(block.blocks, tight=False)
         return "\n".join("> " + line if line else ">" for line in text.split("\n")) if text else ""
     if isinstance(block, Code):
         return _fenced(block)
     if isinstance(block, Image):
         return _image(block)
     if isinstance(block, Rule):
-        return "---"
+        # after a paragraph line, `---` would make it a heading; `***` never does
+        return "***" if tight_context else "---"
+    if isinstance(block, Table):
+        return _table(block)
     return ""
 
 
 def _list_lines(block: ListBlock, alternate: bool) -> list[str]:
-    """A list's lines; each item's content is indented by its own marker's width."""
+    """A list's lines; each item's blocks are indented by its own marker's width."""
+    tight = block.tight and tight_is_writable(block)
     lines: list[str] = []
     for index, item in enumerate(block.items):
         if block.ordered:
             marker = f"{block.start + index}{')' if alternate else '.'}"
         else:
             marker = "*" if alternate else "-"
-        indent = " " * (len(marker) + 1)
-        content = inline_markdown(item.content)
-        if content:
-            first, *rest = content.split("\n")
-            lines.append(f"{marker} {first}")
-            lines.extend(indent + line if line else "" for line in rest)
-        else:
-            lines.append(marker)
-        previous_child: ListBlock | None = None
-        child_alternate = False
-        for child in item.children:
-            child_alternate = _follows_same_kind(previous_child, child) and not child_alternate
-            # An ordered list not starting at 1 cannot interrupt the item's paragraph.
-            if (content and child.ordered and child.start != 1) or previous_child is not None:
-                lines.append("")
-            lines.extend(
-                indent + line if line else "" for line in _list_lines(child, child_alternate)
-            )
-            previous_child = child
+        if index and not tight:
+            lines.append("")
+        lines.extend(_item_lines(item, marker, tight))
     return lines
+
+
+def _item_lines(item: ListItem, marker: str, tight: bool) -> list[str]:
+    indent = " " * (len(marker) + 1)
+    body = _join_blocks(item.blocks, tight=tight)
+    if item.checked is not None:
+        body = ("[x] " if item.checked else "[ ] ") + body
+    if not body:
+        return [marker]
+    first, *rest = body.split("\n")
+    if first.startswith(("    ", "\t")) or (not first and rest):
+        # an item cannot open with indented text or a blank line: start on the next line
+        return [marker, *(indent + line if line else "" for line in [first, *rest])]
+    return [f"{marker} {first}", *(indent + line if line else "" for line in rest)]
 
 
 def _follows_same_kind(previous: Block | None, block: Block) -> bool:
@@ -126,43 +227,81 @@ def _fenced(block: Code) -> str:
 
 
 def _image(image: Image) -> str:
-    src = safe_href(image.src)
-    if src is None:
+    img = _image_syntax(image.src, image.alt, image.caption)
+    if not img:
         return ""
-    alt = escape_text(image.alt.replace("\n", " "), at_line_start=False)
-    title = ""
-    if image.caption:
-        caption = image.caption.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-        title = f' "{caption}"'
-    return f"![{alt}]({_destination(src)}{title})"
+    href = safe_href(image.href) if image.href else None
+    return f"[{img}]({_destination(href)})" if href else img
 
 
-def inline_markdown(content: Inline) -> str:
-    """Runs as inline Markdown; emphasis is dropped only if it would not parse back."""
+def _image_syntax(src: str, alt: str, title: str) -> str:
+    safe = safe_href(src)
+    if safe is None:
+        return ""
+    alt_text = escape_text(alt.replace("\n", " "), at_line_start=False)
+    quoted = ""
+    if title:
+        quoted = title.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+        quoted = f' "{quoted}"'
+    return f"![{alt_text}]({_destination(safe)}{quoted})"
+
+
+def _table(table: Table) -> str:
+    width = table.width()
+    if width == 0:
+        return ""
+    header = table.header or [TableCell() for _ in range(width)]
+    rules = []
+    for index in range(width):
+        align = table.align[index] if index < len(table.align) else None
+        rules.append({"left": ":--", "center": ":-:", "right": "--:"}.get(align or "", "---"))
+    lines = [_table_row(header, width), "| " + " | ".join(rules) + " |"]
+    lines.extend(_table_row(row, width) for row in table.rows)
+    return "\n".join(lines)
+
+
+def _table_row(cells: list[TableCell], width: int) -> str:
+    texts = []
+    for index in range(width):
+        content = cells[index].content if index < len(cells) else []
+        texts.append(inline_markdown(content, in_table=True))
+    return "| " + " | ".join(texts) + " |"
+
+
+# --- inline ----------------------------------------------------------------------------
+
+
+def inline_markdown(content: Inline, *, in_table: bool = False) -> str:
+    """Inline nodes as Markdown; emphasis is dropped only if it would not parse back."""
     content = _strip_ends(content)
-    rendered = _inline(content, emphasis=True)
+    rendered = _inline(content, emphasis=True, in_table=in_table)
     if _plainly_safe(content) or _chars(content) == _parsed_chars(rendered):
         return rendered
-    return _inline(content, emphasis=False)
+    return _inline(content, emphasis=False, in_table=in_table)
 
 
 def _plainly_safe(content: Inline) -> bool:
     """True when CommonMark certainly reads the emphasis back, so no parse is needed.
 
-    That holds when every emphasised run stands alone (its neighbours carry no emphasis or
-    code), has a single mark, and each of its delimiters touches a letter or digit inside,
-    or whitespace (or the paragraph's edge) outside: the opening delimiter is then
-    left-flanking and the closing one right-flanking. A link's edge counts as neither (a
-    bracket stands there). Anything else is checked by parsing the rendered text back.
+    That holds when the paragraph is only text runs, every emphasised run stands alone
+    (its neighbours carry no emphasis or code), has a single mark, and each of its
+    delimiters touches a letter or digit inside, or whitespace (or the paragraph's edge)
+    outside: the opening delimiter is then left-flanking and the closing one
+    right-flanking. A link's edge counts as neither (a bracket stands there). Anything else
+    is checked by parsing the rendered text back.
     """
     previous_emphasis = False
     for index, run in enumerate(content):
+        if not isinstance(run, Run):
+            return False
         emphasis = [m for m in run.marks if m in EMPHASIS]
         if not emphasis:
             previous_emphasis = False
             continue
         core = run.text.strip()
         if previous_emphasis or len(emphasis) > 1 or "code" in run.marks or not core:
+            return False
+        if any(m in HTML_MARKS for m in run.marks):
             return False
         before = content[index - 1] if index > 0 else None
         after = content[index + 1] if index + 1 < len(content) else None
@@ -180,34 +319,56 @@ def _plainly_safe(content: Inline) -> bool:
 
 def _strip_ends(content: Inline) -> Inline:
     """Drop leading and trailing whitespace: Markdown parsers strip it from every block."""
-    runs = [r for r in content if r.text]
-    while runs and not runs[0].text.strip():
-        runs.pop(0)
-    while runs and not runs[-1].text.strip():
-        runs.pop()
-    if runs:
-        runs[0] = runs[0].model_copy(update={"text": runs[0].text.lstrip()})
-        runs[-1] = runs[-1].model_copy(update={"text": runs[-1].text.rstrip()})
-    return runs
+    nodes = [n for n in content if not isinstance(n, Run) or n.text]
+    while nodes and isinstance(nodes[0], Run | LineBreak) and not nodes[0].text.strip():
+        nodes.pop(0)
+    while nodes and isinstance(nodes[-1], Run | LineBreak) and not nodes[-1].text.strip():
+        nodes.pop()
+    if nodes and isinstance(nodes[0], Run):
+        nodes[0] = nodes[0].model_copy(update={"text": nodes[0].text.lstrip()})
+    if nodes and isinstance(nodes[-1], Run):
+        nodes[-1] = nodes[-1].model_copy(update={"text": nodes[-1].text.rstrip()})
+    return nodes
 
 
-def _inline(content: Inline, *, emphasis: bool) -> str:
+def _link_groups(content: Inline) -> list[tuple[str | None, list[InlineNode]]]:
+    """Consecutive nodes sharing a (safe) link target; a break stays in the link around it."""
+    groups: list[tuple[str | None, list[InlineNode]]] = []
+    for node in content:
+        if isinstance(node, LineBreak | NoteRef):
+            href = groups[-1][0] if groups and isinstance(node, LineBreak) else None
+        else:
+            href = safe_href(node.href) if node.href else None
+        if groups and groups[-1][0] == href and href is not None:
+            groups[-1][1].append(node)
+        else:
+            groups.append((href, [node]))
+    return groups
+
+
+def _inline(content: Inline, *, emphasis: bool, in_table: bool = False) -> str:
     if not emphasis:
-        # Without strong/em, neighbouring code runs must join, or "`a``b`" reads as one span.
+        # Without delimiters, neighbouring code runs must join, or "`a``b`" reads as one span.
         content = [
-            r.model_copy(update={"marks": tuple(m for m in r.marks if m == "code")})
-            for r in content
+            n.model_copy(update={"marks": tuple(m for m in n.marks if m not in EMPHASIS)})
+            if isinstance(n, Run)
+            else n
+            for n in content
         ]
+    content = merge_runs(content)
     out: list[str] = []
-    for href, runs in link_groups(content):
+    for href, nodes in _link_groups(content):
         at_line_start = not out or "".join(out).endswith("\n")
-        inner = _emit_runs(runs, emphasis=emphasis, at_line_start=at_line_start and href is None)
+        inner = _emit_runs(nodes, emphasis=emphasis, at_line_start=at_line_start and href is None)
         out.append(f"[{inner}]({_destination(href)})" if href else inner)
-    return "".join(out)
+    text = "".join(out)
+    if in_table:
+        text = text.replace("\\\n", "<br>")  # a table cell is one line
+    return text
 
 
-def _emit_runs(runs: list[Run], *, emphasis: bool, at_line_start: bool) -> str:
-    """Runs with emphasis delimiters; whitespace is kept outside a delimiter it touches."""
+def _emit_runs(nodes: list[InlineNode], *, emphasis: bool, at_line_start: bool) -> str:
+    """Nodes with emphasis delimiters; whitespace is kept outside a delimiter it touches."""
     out: list[str] = []
     stack: list[str] = []
     pending = ""
@@ -217,7 +378,21 @@ def _emit_runs(runs: list[Run], *, emphasis: bool, at_line_start: bool) -> str:
         starts = last.endswith("\n") if last is not None else at_line_start
         return escape_text(value, at_line_start=starts)
 
-    for run in runs:
+    def close_all() -> None:
+        nonlocal stack
+        for mark in reversed(stack):
+            out.append(EMPHASIS[mark])
+        stack = []
+
+    for node in nodes:
+        if not isinstance(node, Run):
+            close_all()
+            if pending:
+                out.append(text(pending))
+                pending = ""
+            out.append(_inline_node(node))
+            continue
+        run = node
         is_code = "code" in run.marks
         if not is_code and not run.text.strip():
             pending += run.text
@@ -241,20 +416,37 @@ def _emit_runs(runs: list[Run], *, emphasis: bool, at_line_start: bool) -> str:
             out.append(EMPHASIS[mark])
         stack = want
         if is_code:
-            # A code span cannot hold a line break: split it around a hard break.
-            out.append("\\\n".join(code_span(part) if part else "" for part in core.split("\n")))
+            piece = code_span(core) if "\n" not in core else _code_with_newlines(core)
         else:
-            out.append(text(core))
+            piece = text(core)
+        for mark in reversed([m for m in HTML_MARKS if m in run.marks]):
+            piece = f"<{mark}>{piece}</{mark}>"
+        out.append(piece)
         pending = trail
-    for mark in reversed(stack):
-        out.append(EMPHASIS[mark])
+    close_all()
     if pending:
         out.append(text(pending))
     return "".join(out)
 
 
+def _code_with_newlines(text: str) -> str:
+    """A code span cannot hold a newline character: split it, the newline as an entity."""
+    return "&#10;".join(code_span(part) if part else "" for part in text.split("\n"))
+
+
+def _inline_node(node: InlineNode) -> str:
+    if isinstance(node, LineBreak):
+        return "\\\n"
+    if isinstance(node, NoteRef):
+        return f"[^{node.label}]"
+    if isinstance(node, InlineImage):
+        return _image_syntax(node.src, node.alt, node.title)
+    return ""
+
+
 def escape_text(text: str, *, at_line_start: bool) -> str:
-    """Backslash-escape what Markdown would read as syntax; newlines become hard breaks."""
+    """Backslash-escape what Markdown would read as syntax; a newline character (not a line
+    break, which is a node of its own) is written as `&#10;`."""
     lines = []
     for number, line in enumerate(text.split("\n")):
         escaped = line
@@ -266,10 +458,10 @@ def escape_text(text: str, *, at_line_start: bool) -> str:
         escaped = ENTITY_LIKE.sub(lambda m: "\\" + m.group(), escaped)
         if escaped.endswith("!"):
             escaped = escaped[:-1] + "\\!"  # "!" before a following link would make an image
-        if number > 0 or at_line_start:
+        if number == 0 and at_line_start:
             escaped = _escape_line_start(escaped)
         lines.append(escaped)
-    return "\\\n".join(lines)
+    return "&#10;".join(lines)
 
 
 def _intraword(line: str, index: int) -> bool:
@@ -317,50 +509,93 @@ def _destination(url: str) -> str:
 # --- parse-back check -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark")
-
-
 def _chars(content: Inline) -> list[CharKey]:
     """What a reader sees, character by character: emphasis on blank space is invisible."""
     keys: list[CharKey] = []
-    md = _parser()
-    for href, runs in link_groups(content):
-        link = md.normalizeLink(href) if href else None
-        for run in runs:
-            is_code = "code" in run.marks
-            for ch in run.text:
-                marks = frozenset(run.marks)
-                if ch == "\n" or (not is_code and ch.isspace()):
-                    marks = frozenset()
-                keys.append((ch, marks, link))
+    for href, nodes in _link_groups(content):
+        link = encode_url(href) if href else None
+        for node in nodes:
+            if isinstance(node, LineBreak):
+                keys.append(("\n", frozenset(), link))
+            elif isinstance(node, NoteRef):
+                keys.append(("\x00note:" + node.label, frozenset(), None))
+            elif isinstance(node, InlineImage):
+                keys.append(("\x00img:" + encode_url(node.src), frozenset(), link))
+            else:
+                is_code = "code" in node.marks
+                for ch in node.text:
+                    marks = frozenset(node.marks)
+                    if not is_code and ch.isspace():
+                        marks = frozenset(m for m in marks if m in HTML_MARKS)
+                    keys.append((ch, marks, link))
     return keys
 
 
+_EVENT_MARKS = {"Emphasis": "em", "Strong": "strong", "Strikethrough": "strike"}
+_HTML_TAG = re.compile(r"<(/?)(sub|sup)>")
+
+
 def _parsed_chars(markdown: str) -> list[CharKey] | None:
-    tokens = _parser().parseInline(markdown)
-    children = tokens[0].children or [] if tokens else []
+    """The characters pulldown-cmark reads from `markdown`, or None if it reads a block."""
+    labels = re.findall(r"\[\^([^\]\s]+)\]", markdown)
+    definitions = "".join(f"\n\n[^{label}]: x" for label in dict.fromkeys(labels))
+    events = pyromark.events(markdown + definitions, options=PARSE_OPTIONS)
     keys: list[CharKey] = []
     marks: list[str] = []
     href: str | None = None
-    for token in children:
-        if token.type in ("strong_open", "em_open"):
-            marks.append(token.type.removesuffix("_open"))
-        elif token.type in ("strong_close", "em_close"):
-            marks.remove(token.type.removesuffix("_close"))
-        elif token.type == "link_open":
-            href = str(token.attrs.get("href"))
-        elif token.type == "link_close":
-            href = None
-        elif token.type in ("text", "code_inline", "hardbreak"):
-            text = "\n" if token.type == "hardbreak" else token.content
-            code = token.type == "code_inline"
-            for ch in text:
+    image: str | None = None
+    depth = 0
+    for event in events:
+        if isinstance(event, str):
+            if event == "HardBreak" and image is None:
+                keys.append(("\n", frozenset(), href))
+            elif event != "SoftBreak":
+                return None
+            continue
+        ((kind, value),) = event.items()
+        name = value if isinstance(value, str) else next(iter(value), None)
+        if kind in ("Start", "End") and name == "FootnoteDefinition":
+            return keys if kind == "Start" and depth == 0 else None
+        if kind == "Start":
+            if name == "Paragraph":
+                depth += 1
+                if depth > 1:
+                    return None
+            elif name in _EVENT_MARKS:
+                marks.append(_EVENT_MARKS[name])
+            elif name == "Link":
+                href = value["Link"]["dest_url"]
+            elif name == "Image":
+                image = value["Image"]["dest_url"]
+            else:
+                return None
+        elif kind == "End":
+            if name in _EVENT_MARKS:
+                marks.remove(_EVENT_MARKS[name])
+            elif name == "Link":
+                href = None
+            elif name == "Image":
+                keys.append(("\x00img:" + encode_url(image or ""), frozenset(), href))
+                image = None
+            elif name == "Paragraph":
+                depth = 0
+        elif image is not None:
+            continue
+        elif kind == "FootnoteReference":
+            keys.append(("\x00note:" + value, frozenset(), None))
+        elif kind == "InlineHtml" and (tag := _HTML_TAG.fullmatch(value)):
+            if tag.group(1):
+                marks.remove(tag.group(2))
+            else:
+                marks.append(tag.group(2))
+        elif kind in ("Text", "Code"):
+            code = kind == "Code"
+            link = encode_url(href) if href else None
+            for ch in value:
                 mark_set = frozenset([*marks, "code"] if code else marks)
                 if not code and ch.isspace():
-                    mark_set = frozenset()
-                keys.append((ch, mark_set, href))
+                    mark_set = frozenset(m for m in marks if m in HTML_MARKS)
+                keys.append((ch, mark_set, link))
         else:
             return None
     return keys
