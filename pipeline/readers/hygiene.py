@@ -15,22 +15,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.document import Essay
+from pipeline.readers.urls import encode_url, safe_href, safe_src
 
 # C0 controls but tab and newline; DEL and the C1 range; surrogates; the object
 # replacement character; a BOM anywhere; the two non-characters XML forbids.
 FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffc\ufffe\uffff]")
 _CARRIAGE_RETURN = re.compile(r"\r\n?")
 
-LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-IMAGE_SCHEMES = frozenset({"http", "https"})
 # Images a reader embedded itself (a Word document's pictures): raster only, never SVG.
 INLINE_IMAGE = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$")
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
-# Browsers ignore ASCII tab/newline anywhere in a URL and C0 controls/space at its ends,
-# so "java\tscript:" is a javascript: URL: the scheme is read with those removed.
-_URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
-# Characters that are never literal in a URL and break attributes or Markdown links.
-_UNSAFE_IN_URL = re.compile(r'[ "<>\\^`{|}]')
 
 _SHARE_HOSTS = re.compile(
     r"^(?:www\.)?(?:twitter\.com/intent|x\.com/intent|facebook\.com/sharer"
@@ -46,15 +39,6 @@ def clean_text(text: str) -> str:
     if "\r" in text:
         text = _CARRIAGE_RETURN.sub("\n", text)
     return FORBIDDEN.sub("", text)
-
-
-def _scheme(url: str) -> str | None:
-    match = _SCHEME.match(_URL_IGNORED.sub("", url))
-    return match.group(1).lower() if match else None
-
-
-def _encode(url: str) -> str:
-    return _UNSAFE_IN_URL.sub(lambda m: f"%{ord(m.group(0)):02X}", url)
 
 
 def is_tracking_parameter(key: str, value: str, host: str = "") -> bool:
@@ -97,13 +81,10 @@ def clean_href(href: str | None) -> str | None:
     without tracking parameters; never a share link or a `javascript:`-like scheme."""
     if href is None:
         return None
-    href = clean_text(href).strip()
+    href = safe_href(clean_text(href).strip())
     if not href:
         return None
-    scheme = _scheme(href)
-    if scheme is not None and scheme not in LINK_SCHEMES:
-        return None
-    href = _encode(href)
+    href = encode_url(href)
     if is_share_link(href):
         return None
     return strip_tracking(href)
@@ -116,10 +97,8 @@ def clean_src(src: str | None) -> str | None:
     src = clean_text(src).strip()
     if INLINE_IMAGE.match(src):
         return src
-    scheme = _scheme(src)
-    if not src or (scheme is not None and scheme not in IMAGE_SCHEMES):
-        return None
-    return _encode(src)
+    src = safe_src(src)
+    return encode_url(src) if src else None
 
 
 def _is_empty_run(value: Any) -> bool:
