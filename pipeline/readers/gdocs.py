@@ -213,10 +213,14 @@ def _unwrap_links(body: Tag) -> None:
 
 
 def _shift_headings(body: Tag) -> None:
-    """Heading N becomes level N+1 under the title, so Heading 1 and 2 stay apart."""
-    for heading in body.find_all(_HEADINGS):
-        level = int(heading.name[1])
-        heading.name = f"h{min(level + 1, 6)}"
+    """The document's top heading level becomes level 2 (under the title), the others
+    keep their distance from it, so Heading 1 and Heading 2 stay apart."""
+    headings = body.find_all(_HEADINGS)
+    if not headings:
+        return
+    shift = 2 - min(int(heading.name[1]) for heading in headings)
+    for heading in headings:
+        heading.name = f"h{min(int(heading.name[1]) + shift, 6)}"
 
 
 def _list_key(tag: Tag) -> tuple[str, int] | None:
