@@ -178,9 +178,10 @@ def _collect_footnotes(soup: BeautifulSoup, body: Tag) -> NoteSection:
         block = _top_level(note_anchor, body)
         paragraph = note_anchor.find_parent("p") or block
         note_anchor.decompose()
+        first_text = paragraph.find(string=True)
+        if first_text is not None:  # the space Docs puts after the note's number
+            first_text.replace_with(first_text.lstrip(" \u00a0"))
         content = [child.extract() for child in list(paragraph.children)]
-        if content and isinstance(content[0], NavigableString):
-            content[0].replace_with(content[0].lstrip(" \u00a0"))
         blocks = [as_paragraph(soup, content)]
         # further paragraphs of the same note follow in the same block
         blocks.extend(p.extract() for p in block.find_all("p") if p is not paragraph)

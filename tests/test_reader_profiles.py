@@ -1,0 +1,319 @@
+"""HTML reader profiles: Google Docs exports and Substack pages/exports read as the author wrote.
+
+Each sample is original prose in the real file's shape (checked against published exports):
+Docs' generated `.cN{}` classes, sibling `lst-kix_*-N` lists, `google.com/url?q=` links,
+`[a]` comments and `[1]` footnotes; Substack's `div.body.markup`, `<picture>` figures,
+subscribe widgets, buttons, post cards, `footnote-anchor` notes, counters and comments.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from pipeline.document import (
+    Block,
+    Essay,
+    Heading,
+    Image,
+    ListBlock,
+    Paragraph,
+    Quote,
+    Run,
+    block_text,
+    walk,
+)
+from pipeline.readers import read_file
+from pipeline.readers.html import decode_html
+from pipeline.readers.html_blocks import parse_html
+from tests.golden_helpers import check_golden
+
+GOLDEN = Path(__file__).parent / "golden"
+GDOCS = sorted((GOLDEN / "gdocs").glob("*.html"))
+SUBSTACK = sorted((GOLDEN / "substack").glob("*.html"))
+
+
+@cache
+def gdoc(name: str) -> Essay:
+    return read_file(GOLDEN / "gdocs" / f"{name}.html")
+
+
+@cache
+def substack(name: str) -> Essay:
+    return read_file(next((GOLDEN / "substack").glob(f"*{name}*.html")))
+
+
+def all_text(essay: Essay) -> str:
+    return "\n".join(block_text(b) for b in walk([*essay.blocks, *essay.promo]))
+
+
+def runs(essay: Essay) -> list[Run]:
+    found: list[Run] = []
+    for block in walk(essay.blocks):
+        if isinstance(block, Paragraph | Heading):
+            found.extend(node for node in block.content if isinstance(node, Run))
+    return found
+
+
+def marked(essay: Essay, mark: str) -> list[str]:
+    return [run.text for run in runs(essay) if mark in run.marks]
+
+
+def links(essay: Essay) -> dict[str, str]:
+    return {run.text: run.href for run in runs(essay) if run.href}
+
+
+def normalised_html(folder: str, name: str) -> str:
+    """The profile's output, before the converter: what the converter is handed."""
+    from pipeline.readers import gdocs, substack_page
+
+    path = next((GOLDEN / folder).glob(f"*{name}*.html"))
+    soup = parse_html(decode_html(path, path.read_bytes()), path)
+    profile = gdocs if folder == "gdocs" else substack_page
+    assert profile.matches(soup)
+    html = str(profile.normalise(soup, path).root)
+    return re.sub(r"</?span[^>]*>", "", html)  # Docs' styled spans, marks already resolved
+
+
+def test_there_are_at_least_three_samples_per_profile() -> None:
+    assert len(GDOCS) >= 3 and len(SUBSTACK) >= 3
+
+
+@pytest.mark.parametrize("path", [*GDOCS, *SUBSTACK], ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_profiled_html_matches_golden_essay(path: Path) -> None:
+    check_golden(read_file(path).model_dump_json(indent=2), path.with_suffix(".essay.json"))
+
+
+@pytest.mark.parametrize("path", GDOCS, ids=lambda p: p.stem)
+def test_google_docs_exports_are_read_by_the_google_docs_profile(path: Path) -> None:
+    assert read_file(path).source_format == "google-docs"
+
+
+@pytest.mark.parametrize("path", SUBSTACK, ids=lambda p: p.stem)
+def test_substack_files_are_read_by_the_substack_profile(path: Path) -> None:
+    assert read_file(path).source_format == "substack"
+
+
+# Google Docs
+
+
+def test_docs_title_and_subtitle_paragraphs_become_metadata_not_body() -> None:
+    essay = gdoc("allotment-ledger")
+    assert essay.title == "The Allotment Ledger"
+    assert essay.subtitle == "Three seasons of keeping accounts for a patch of clay"
+    assert "Allotment Ledger" not in all_text(essay) and "patch of clay" not in all_text(essay)
+    choir = gdoc("choir-budget")
+    assert (choir.title, choir.subtitle) == (
+        "What a Village Choir Costs",
+        "An honest budget for forty voices and one piano",
+    )
+
+
+def test_docs_without_a_title_paragraph_take_the_opening_heading_1() -> None:
+    essay = gdoc("night-ferry-timetable")
+    assert essay.title == "Reading a Night Ferry Timetable" and essay.subtitle is None
+    assert not any(block_text(b) == essay.title for b in essay.blocks)
+
+
+def test_docs_heading_levels_stay_apart() -> None:
+    levels = [
+        (b.level, block_text(b)) for b in gdoc("allotment-ledger").blocks if isinstance(b, Heading)
+    ]
+    assert levels == [
+        (2, "What the book recorded"),
+        (3, "The price of a tomato"),
+        (4, "A note on units"),
+    ]
+    choir = [b.level for b in gdoc("choir-budget").blocks if isinstance(b, Heading)]
+    assert choir == [2, 3, 2]
+
+
+def test_docs_class_styles_become_marks() -> None:
+    ledger = gdoc("allotment-ledger")
+    assert marked(ledger, "strong") == ["real", "Then"]
+    assert marked(ledger, "em") == ["biro", "Then"]
+    assert marked(gdoc("night-ferry-timetable"), "code") == ["T/HW+2"]
+    assert marked(gdoc("choir-budget"), "em") == ["before"]
+
+
+def test_docs_strike_sub_and_superscript_reach_the_converter_as_tags() -> None:
+    html = normalised_html("gdocs", "choir-budget")
+    assert "<s>£70</s>" in html
+    assert "H<sub>2</sub>O" in html and "2<sup>nd</sup>" in html
+    assert "<s>forty pence</s>" in normalised_html("gdocs", "allotment-ledger")
+
+
+def test_docs_sibling_level_lists_are_nested_again() -> None:
+    listing = next(b for b in gdoc("allotment-ledger").blocks if isinstance(b, ListBlock))
+    assert [block_text(item.blocks[0]) for item in listing.items] == [
+        "Roots",
+        "Legumes",
+        "Everything else",
+    ]
+    roots = listing.items[0].children[0]
+    assert [block_text(item.blocks[0]) for item in roots.items] == [
+        "Parsnips, sown late and thinly",
+        "Beetroot",
+    ]
+    assert block_text(roots.items[1].children[0]) == "Chioggia, for the stripes"
+    assert block_text(listing.items[1].children[0]) == "Broad beans in November"
+
+
+def test_docs_numbering_interrupted_by_a_paragraph_keeps_its_start() -> None:
+    ordered = [b for b in gdoc("allotment-ledger").blocks if isinstance(b, ListBlock) and b.ordered]
+    assert [(b.start, len(b.items)) for b in ordered[:2]] == [(1, 2), (3, 1)]
+
+
+def test_docs_list_split_by_a_deeper_level_continues_as_one_list() -> None:
+    steps = next(b for b in gdoc("night-ferry-timetable").blocks if isinstance(b, ListBlock))
+    assert steps.ordered and steps.start == 1 and len(steps.items) == 3
+    assert block_text(steps.items[1].children[0]) == "Cabins sell out first on Fridays."
+
+
+def test_docs_links_are_unwrapped_decoded_once_and_untracked() -> None:
+    assert links(gdoc("allotment-ledger"))["published online"] == (
+        "https://allotments.example.gov.uk/rents?year=2024"
+    )
+    ferry = links(gdoc("night-ferry-timetable"))
+    assert ferry["tides for Oban"] == "https://tides.example.org/search?port=Oban&days=2"
+    assert ferry["crossings.example.net"] == "https://crossings.example.net/islands"
+    assert links(gdoc("choir-budget"))["worth a look"] == "https://arts.example.org/small%20grants"
+    for name in ("allotment-ledger", "night-ferry-timetable", "choir-budget"):
+        assert not any("google.com/url" in href for href in links(gdoc(name)).values())
+
+
+@pytest.mark.parametrize("name", ["allotment-ledger", "night-ferry-timetable"])
+def test_docs_reviewers_comments_are_gone(name: str) -> None:
+    text = all_text(gdoc(name))
+    assert "[a]" not in text and "[b]" not in text
+    assert "previous tenant? He might" not in text and "Assigned to" not in text
+    assert "winter timetable" not in text and "checked on the operator" not in text
+
+
+def test_docs_spacer_paragraphs_are_dropped() -> None:
+    for name in ("allotment-ledger", "night-ferry-timetable", "choir-budget"):
+        paragraphs = [b for b in gdoc(name).blocks if isinstance(b, Paragraph)]
+        assert all(block_text(p).strip() for p in paragraphs)
+
+
+def test_docs_footnotes_are_handed_over_in_the_convention() -> None:
+    html = normalised_html("gdocs", "choir-budget")
+    assert '<sup class="footnote-ref" id="fnref-1"><a href="#fn-1">1</a></sup>' in html
+    assert '<sup class="footnote-ref" id="fnref-2"><a href="#fn-2">2</a></sup>' in html
+    assert '<section class="footnotes"><ol><li id="fn-1"><p>The treasurer' in html
+    assert ">Some publishers hire out sets instead" in html.split('id="fn-2"')[1]
+    assert "[1]" not in html and "ftnt" not in html and "<hr" not in html
+
+
+def test_docs_images_keep_their_alt_text() -> None:
+    image = next(b for b in gdoc("allotment-ledger").blocks if isinstance(b, Image))
+    assert image.src == "images/image1.jpg" and image.alt.startswith("A school exercise book")
+
+
+def test_docs_tables_keep_their_cells() -> None:
+    text = all_text(gdoc("night-ferry-timetable"))
+    assert "Mon–Thu" in text and "06:15" in text and "07:30" in text
+
+
+# Substack
+
+
+def test_substack_page_metadata() -> None:
+    essay = substack("tide-mills")
+    assert essay.title == "The Last Tide Mill on the Estuary"
+    assert essay.subtitle == "How a mill that ran on the sea kept grinding until 1957"
+    assert (essay.author, essay.published) == ("Elin Morgan", date(2025, 3, 3))
+    assert essay.canonical_url == "https://estuarynotes.substack.com/p/the-last-tide-mill"
+    keepers = substack("lighthouse-keepers")
+    assert keepers.subtitle == "What the weather columns say that the keepers never wrote down"
+    assert (keepers.author, keepers.published) == ("Rhys Penhallow", date(2024, 11, 18))
+    assert keepers.language == "en-GB"
+
+
+def test_substack_export_file_takes_title_and_slug_from_its_name() -> None:
+    essay = substack("ferry-queues-and-patience")
+    assert essay.title == "Ferry queues and patience"
+    assert essay.slug == "ferry-queues-and-patience"
+
+
+def test_substack_pictures_become_images_with_captions_and_logos_are_dropped() -> None:
+    images = [b for b in walk(substack("tide-mills").blocks) if isinstance(b, Image)]
+    assert len(images) == 1
+    assert images[0].src.endswith("a1b2c3d4-mill.jpeg") and images[0].href is None
+    assert images[0].alt == "A low stone mill with a rusted sluice gate at low tide"
+    assert images[0].caption == "The mill at low water, March. The gate has not closed since 1957."
+    export = [b for b in walk(substack("ferry-queues").blocks) if isinstance(b, Image)]
+    assert [i.caption for i in export] == ["Saturday, 10:40. The 11:15 sailing is already full."]
+    assert not [b for b in walk(substack("lighthouse-keepers").blocks) if isinstance(b, Image)]
+
+
+@pytest.mark.parametrize("name", ["tide-mills", "lighthouse-keepers", "ferry-queues"])
+def test_substack_widgets_buttons_counters_and_comments_are_dropped(name: str) -> None:
+    text = all_text(substack(name))
+    for chrome in (
+        "Subscribe",
+        "Share",
+        "Thanks for reading",
+        "Leave a comment",
+        "Read more",
+        "likes",
+        "Likes",
+        "Discussion about this post",
+        "great-uncle",
+        "grandfather",
+        "Substack is the home",
+        "Sign in",
+        "reader-supported",
+        "The Relief Boat",
+    ):
+        assert chrome not in text, chrome
+
+
+@pytest.mark.parametrize("name", ["tide-mills", "lighthouse-keepers", "ferry-queues"])
+def test_substack_links_carry_no_tracking_or_share_targets(name: str) -> None:
+    for href in links(substack(name)).values():
+        assert "utm_" not in href and "action=share" not in href
+
+
+def test_substack_tracked_links_keep_their_other_parameters() -> None:
+    assert links(substack("ferry-queues"))["route 7 timetable"] == (
+        "https://ferries.example.com/timetable?route=7"
+    )
+    assert links(substack("tide-mills"))["survey of surviving tide mills"] == (
+        "https://www.historicmills.example.org/tide-mills"
+    )
+
+
+def test_substack_prose_marks_lists_and_quotes_survive() -> None:
+    mills = substack("tide-mills")
+    assert marked(mills, "em") == ["when the moon said so"]
+    assert marked(mills, "strong") == ["bought the building for one shilling"]
+    steps = next(b for b in mills.blocks if isinstance(b, ListBlock))
+    assert steps.ordered and len(steps.items) == 3
+    assert any(isinstance(b, Quote) for b in mills.blocks)
+    keepers = next(b for b in substack("lighthouse-keepers").blocks if isinstance(b, ListBlock))
+    assert block_text(keepers.items[1].children[0]).startswith("Nobody wanted")
+
+
+def test_substack_footnotes_are_handed_over_in_the_convention() -> None:
+    html = normalised_html("substack", "lighthouse-keepers")
+    assert 'heartbeat.<sup class="footnote-ref" id="fnref-1"><a href="#fn-1">1</a></sup>' in html
+    assert (
+        'heard about it<sup class="footnote-ref" id="fnref-2"><a href="#fn-2">2</a></sup>.' in html
+    )
+    notes = html.split('<section class="footnotes">')[1]
+    assert notes.index('id="fn-1"') < notes.index('id="fn-2"')
+    assert "<p>The note itself was about gulls.</p>" in notes
+    assert "footnote-anchor" not in html and "footnote-number" not in html
+
+
+def paragraphs(blocks: list[Block]) -> list[str]:
+    return [block_text(b) for b in blocks if isinstance(b, Paragraph)]
+
+
+def test_substack_body_ends_with_the_authors_last_paragraph() -> None:
+    assert paragraphs(substack("tide-mills").blocks)[-1].startswith("If you know of another mill")
