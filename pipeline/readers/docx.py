@@ -1,5 +1,11 @@
 """DOCX → Essay: mammoth turns Word's styles into HTML, the shared walker does the rest.
 
+Embedded pictures have no address on the web, so each one is carried in the essay as a
+`data:` URI (PNG, JPEG, GIF or WebP, each at most `MAX_IMAGE_BYTES`, all together at most
+`MAX_IMAGES_BYTES`), with the alt text Word keeps; a picture over the limits, or in
+another format, is left out. Footnotes and endnotes arrive from mammoth as `[n]` marks and
+a list at the end; they are rewritten in the footnote convention the converter reads.
+
 Word documents are zip archives from strangers, so the archive is checked before any XML
 is parsed: it must hold `word/document.xml`, stay under 50 MB uncompressed, not compress
 suspiciously well (a zip bomb), unpack without errors and declare no DTD in any XML part
@@ -21,6 +27,7 @@ import mammoth
 
 from pipeline.document import Essay, plain
 from pipeline.errors import ReadError
+from pipeline.readers.docx_media import EmbeddedPictures, rewrite_notes
 from pipeline.readers.html import parse_date, unique_tags
 from pipeline.readers.html_blocks import BlockWalker, parse_html, text_of
 from pipeline.readers.promo import split_promo
@@ -73,17 +80,18 @@ def read(path: Path, data: bytes) -> Essay:
     """Read a Word document; `ReadError` for anything that is not a safe .docx."""
     checked = checked_copy(path, data)  # parsers see this copy, never `data` itself
     core = core_properties(path, zipfile.ZipFile(io.BytesIO(checked)))
+    pictures = EmbeddedPictures()
     try:
         result = mammoth.convert_to_html(
             io.BytesIO(checked),
             style_map=STYLE_MAP,
-            # embedded pictures would arrive as data: URIs, which essays never carry
-            convert_image=mammoth.images.img_element(lambda image: {}),
+            convert_image=mammoth.images.img_element(pictures.placeholder),
         )
     except DAMAGED as exc:  # a part that does not unpack, or XML that does not parse
         raise ReadError(path, f"damaged Word document ({type(exc).__name__}: {exc})") from None
     soup = parse_html(result.value, path)
     root = soup.body or soup
+    rewrite_notes(soup, root)
     walker = BlockWalker(DOCX_HEADING_LEVELS)
 
     title_tag = root.select_one("h1.docx-title")
@@ -99,7 +107,7 @@ def read(path: Path, data: bytes) -> Essay:
         subtitle_tag.decompose()
 
     blocks, promo = split_promo(walker.blocks(root))
-    return Essay(
+    essay = Essay(
         title=title or core.title or path.stem,
         subtitle=subtitle or None,
         author=core.author,
@@ -109,6 +117,7 @@ def read(path: Path, data: bytes) -> Essay:
         promo=promo,
         source_format="docx",
     )
+    return pictures.embed(essay)
 
 
 def checked_copy(path: Path, data: bytes) -> bytes:

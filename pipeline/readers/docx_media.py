@@ -1,0 +1,102 @@
+"""What a Word document carries besides text: embedded pictures and foot/endnotes.
+
+Pictures: while mammoth converts, each picture gets a placeholder address (a relative
+`docx-picture-N`, which the converter keeps like any relative image); once the essay is
+built, each placeholder becomes a `data:` URI, the only way an essay can carry a picture
+that has no address of its own. Formats a browser shows everywhere only, within limits.
+
+Notes: mammoth writes a reference as `<sup><a href="#footnote-1" id="footnote-ref-1">[1]
+</a></sup>` (`endnote-…` for endnotes) and the notes as `<li id="footnote-1">` items
+with a "↑" back-link; both are rewritten in `footnote_html`'s convention.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bs4 import BeautifulSoup, Tag
+
+from pipeline.document import Essay
+from pipeline.readers.footnote_html import NoteSection, label_of, note_ref
+
+MAX_IMAGE_BYTES = 1024 * 1024
+MAX_IMAGES_BYTES = 4 * 1024 * 1024
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+PLACEHOLDER = "docx-picture-"
+_NOTE_ID = re.compile(r"^(?:footnote|endnote)-\d+$")
+_BACK_LINK = re.compile(r"^(?:footnote|endnote)-ref-\d+$")
+
+
+@dataclass
+class EmbeddedPictures:
+    """Pictures read from the document, by placeholder, within the size limits."""
+
+    uris: dict[str, str] = field(default_factory=dict)
+    total: int = 0
+
+    def placeholder(self, image: Any) -> dict[str, str]:
+        """mammoth's image callback: the `<img>` attributes for one picture."""
+        content_type = str(image.content_type or "").lower()
+        if content_type == "image/jpg":
+            content_type = "image/jpeg"
+        if content_type not in IMAGE_TYPES:
+            return {}
+        with image.open() as stream:
+            data = stream.read(MAX_IMAGE_BYTES + 1)
+        if len(data) > MAX_IMAGE_BYTES or self.total + len(data) > MAX_IMAGES_BYTES:
+            return {}
+        self.total += len(data)
+        name = f"{PLACEHOLDER}{len(self.uris) + 1}"
+        encoded = base64.b64encode(data).decode("ascii")
+        self.uris[name] = f"data:{content_type};base64,{encoded}"
+        return {"src": name}
+
+    def embed(self, essay: Essay) -> Essay:
+        """The essay with each placeholder address replaced by its picture."""
+        if not self.uris:
+            return essay
+        return Essay.model_validate(self._replace(essay.model_dump()))
+
+    def _replace(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: self.uris.get(item, item) if key == "src" else self._replace(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self._replace(item) for item in value]
+        return value
+
+
+def rewrite_notes(soup: BeautifulSoup, root: Tag) -> None:
+    """mammoth's footnote and endnote markup → the convention, notes in reference order."""
+    items = {str(li["id"]): li for li in root.find_all("li", id=_NOTE_ID)}
+    if not items:
+        return
+    section = NoteSection(soup)
+    lists = {id(li.parent): li.parent for li in items.values() if li.parent is not None}
+    for anchor in root.find_all("a", id=re.compile(r"^(?:footnote|endnote)-ref-\d+$")):
+        target = str(anchor.get("href") or "").lstrip("#")
+        number = anchor.get_text().strip().strip("[]")
+        label = label_of(number)
+        holder = (
+            anchor.parent if anchor.parent is not None and anchor.parent.name == "sup" else anchor
+        )
+        holder.replace_with(note_ref(soup, label, number))
+        item = items.pop(target, None)
+        if item is None:
+            continue
+        for back in item.find_all("a", href=True):
+            if _BACK_LINK.match(str(back["href"]).lstrip("#")):
+                back.decompose()
+        section.add(label, [child.extract() for child in list(item.children)])
+        item.decompose()
+    for item in items.values():  # a note without a reference
+        item.decompose()
+    for listing in lists.values():
+        if isinstance(listing, Tag) and not listing.find("li"):
+            listing.decompose()
+    section.append_to(root)
