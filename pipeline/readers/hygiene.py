@@ -114,7 +114,9 @@ def _clean_value(value: Any, key: str | None) -> Any:
         return clean_text(value)
     if isinstance(value, dict):
         return {k: _clean_value(v, k) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):  # marks
+        return tuple(_clean_value(item, None) for item in value)
+    if isinstance(value, list):
         cleaned = [_clean_value(item, None) for item in value]
         return [item for item in cleaned if not _is_empty_run(item)]
     return value
