@@ -158,3 +158,13 @@ def test_rich_documents_through_the_reader_directly_match_the_golden_files() -> 
     for name in RICH:
         direct = docx.read(GOLDEN / f"{name}.docx", (GOLDEN / f"{name}.docx").read_bytes())
         assert [b.type for b in direct.blocks] == [b.type for b in essay(name).blocks]
+
+
+def test_the_fuzz_judge_accepts_carried_pictures_and_still_flags_other_data_uris() -> None:
+    from bench.fuzz_readers import unsafe_markup, unsafe_renditions
+
+    for name in RICH:
+        assert unsafe_renditions(essay(name)) == []
+    assert unsafe_markup('<img src="data:image/png;base64,iVBORw0KGgo=">') == []
+    assert unsafe_markup('<a href="data:image/png;base64,iVBORw0KGgo=">x</a>')
+    assert unsafe_markup('<img src="data:image/svg+xml;base64,PHN2Zz4=">')
