@@ -12,7 +12,7 @@ from typing import Any
 
 from connectors import REGISTRY, connector_class
 from connectors.base import PublishError, RenderContext
-from pipeline.document import summarize
+from pipeline.document import Essay, summarize
 from pipeline.planner import target_kind, target_options
 from pipeline.readers import read_file
 from pipeline.settings import CONFIG_NAME, Settings, TargetSettings, load_settings
@@ -29,6 +29,22 @@ def preview_settings(home: Path) -> Settings:
             name: TargetSettings(platform=name, options=connector_class(name).example_options)
             for name in REGISTRY
         }
+    )
+
+
+# Destinations whose body is Markdown or an editor document: an image there must have a web
+# address, so a picture carried inside the essay (a Word document's) cannot go with it.
+NO_EMBEDDED_PICTURES = frozenset({"devto", "medium", "substack"})
+
+
+def embedded_picture_note(essay: Essay, platform: str) -> str | None:
+    """What a preview says when the essay carries pictures `platform` cannot take."""
+    carried = [i for i in essay.images() if i.src.startswith("data:")]
+    if not carried or platform not in NO_EMBEDDED_PICTURES:
+        return None
+    return (
+        f"{len(carried)} picture(s) embedded in the document have no web address and cannot "
+        f"be shown on {platform}; put them online and link them in the document to keep them"
     )
 
 
@@ -53,6 +69,9 @@ def preview(
             link=link or essay.canonical_url,
         )
         entry: dict[str, Any] = {"platform": target.platform, "kind": target_kind(target).value}
+        note = embedded_picture_note(essay, target.platform)
+        if note:
+            entry["notes"] = [note]
         try:
             draft = cls.render(essay, ctx)
         except PublishError as exc:  # the essay cannot go there as it is: say why, go on
@@ -79,6 +98,7 @@ def preview_table(result: dict[str, Any]) -> str:
         )
         if target.get("error"):
             lines.append(f"  cannot be sent: {target['error']}")
+        lines.extend(f"  note: {note}" for note in target.get("notes", []))
         for index, post in enumerate(target["posts"], 1):
             fits = ""
             if post["limit"] is not None and post["length"] is not None:

@@ -168,3 +168,22 @@ def test_the_fuzz_judge_accepts_carried_pictures_and_still_flags_other_data_uris
     assert unsafe_markup('<img src="data:image/png;base64,iVBORw0KGgo=">') == []
     assert unsafe_markup('<a href="data:image/png;base64,iVBORw0KGgo=">x</a>')
     assert unsafe_markup('<img src="data:image/svg+xml;base64,PHN2Zz4=">')
+
+
+def test_preview_says_where_embedded_pictures_cannot_go(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    source = GOLDEN / "orchard-pictures-footnotes.docx"
+    command = [sys.executable, "-m", "pipeline.cli", "--home", str(tmp_path), "preview"]
+    done = subprocess.run(
+        [*command, str(source), "--json"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    targets = json.loads(done.stdout)["targets"]
+    noted = {name for name, target in targets.items() if target.get("notes")}
+    assert noted == {"devto", "medium", "substack"}
+    assert "2 picture(s)" in targets["medium"]["notes"][0]
+    table = subprocess.run([*command, str(source)], capture_output=True, text=True, check=False)
+    assert table.returncode == 0 and "note: 2 picture(s) embedded" in table.stdout
