@@ -125,7 +125,9 @@ def make_orchard() -> docx.Document:
     opening = document.add_paragraph("The orchard behind the chapel was planted around 1910. ")
     styled_run(opening, "Nobody", bold=True)
     opening.add_run(" knows the varieties any more, which is why we graft rather than replant.")
-    notes.reference(opening, "The chapel's records mention “twelve trees from Hereford” and no names.")
+    notes.reference(
+        opening, "The chapel's records mention “twelve trees from Hereford” and no names."
+    )
     add_picture(document, png(48, 32, (96, 140, 60)), "Five gnarled apple trees in long grass")
     document.add_paragraph("Choosing scion wood", style="Heading 1")
     choose = document.add_paragraph("Cut pencil-thick shoots in January, while the tree sleeps")
@@ -139,7 +141,9 @@ def make_orchard() -> docx.Document:
     list_item(document, bullets, "Patience")
     add_picture(document, png(40, 40, (200, 180, 120)), "A whip-and-tongue graft bound in tape", 5)
     closing = document.add_paragraph("Photographs of every graft are on ")
-    add_hyperlink(closing, "the orchard group’s page", "https://orchard.example.org/grafts?utm_source=word")
+    add_hyperlink(
+        closing, "the orchard group’s page", "https://orchard.example.org/grafts?utm_source=word"
+    )
     closing.add_run(".")
     notes.attach(document)
     return document
@@ -182,7 +186,9 @@ def make_letters() -> docx.Document:
     set_core(document, author="Maud Ellery", created=datetime(2025, 1, 20, 10, tzinfo=UTC))
     footnotes, endnotes = Notes("footnote"), Notes("endnote")
     document.add_paragraph("Letters Nobody Answered", style="Title")
-    first = document.add_paragraph("My great-aunt wrote to the council every spring for thirty years")
+    first = document.add_paragraph(
+        "My great-aunt wrote to the council every spring for thirty years"
+    )
     footnotes.reference(first, "The council kept every letter; the replies are another matter.")
     first.add_run(". The subject was always the same bus shelter.")
     document.add_paragraph("“The roof leaks on the left, as it did last year.”", style="Quote")
