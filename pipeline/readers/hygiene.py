@@ -14,7 +14,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pipeline.document import Essay
+from pydantic import BaseModel
+
+from pipeline.document import Essay, Run
 from pipeline.readers.urls import encode_url, safe_href, safe_src
 
 # C0 controls but tab and newline; DEL and the C1 range; surrogates; the object
@@ -135,8 +137,42 @@ def _drop_unsourced_images(value: Any) -> Any:
     return value
 
 
+def _collect(value: Any, texts: list[str], urls: set[tuple[str, str]], key: str) -> None:
+    """Every string under `value`, texts apart from URLs (by field name), without copying."""
+    if isinstance(value, str):
+        if key in _URL_KEYS or key == "src":
+            urls.add((key, value))
+        else:
+            texts.append(value)
+    elif isinstance(value, Run):  # most nodes: read directly, no generic walk
+        texts.append(value.text)
+        if value.href is not None:
+            urls.add(("href", value.href))
+    elif isinstance(value, BaseModel):
+        for name, item in value.__dict__.items():
+            _collect(item, texts, urls, name)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect(item, texts, urls, key)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _collect(item, texts, urls, str(name))
+
+
+def _needs_cleaning(essay: Essay) -> bool:
+    """Whether any text or URL would change: one look at every string, no rebuild."""
+    texts: list[str] = []
+    urls: set[tuple[str, str]] = set()
+    _collect(essay, texts, urls, "")
+    if FORBIDDEN.search("\n".join(texts)) or any("\r" in text for text in texts):
+        return True
+    return any((clean_src(url) if key == "src" else clean_href(url)) != url for key, url in urls)
+
+
 def clean_essay(essay: Essay) -> Essay:
     """The essay with every text cleaned and every URL normalised (itself when already so)."""
+    if not _needs_cleaning(essay):
+        return essay
     raw = essay.model_dump()
     cleaned = _drop_unsourced_images(_clean_value(raw, None))
     if cleaned == raw:
