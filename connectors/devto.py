@@ -97,7 +97,7 @@ class DevTo(Connector):
             )
         article: dict[str, Any] = {
             "title": title,
-            "body_markdown": render_markdown(blocks_for(essay, "blog")),
+            "body_markdown": render_markdown(blocks_for(essay, "blog"), essay.footnotes),
             "published": not bool(options.get("draft")),
             "tags": devto_tags(essay.tags),
         }

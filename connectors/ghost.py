@@ -91,7 +91,7 @@ class Ghost(Connector):
         slug = essay.effective_slug()
         post: dict[str, Any] = {
             "title": essay.title,
-            "html": render_html(blocks_for(essay, audience)),
+            "html": render_html(blocks_for(essay, audience), essay.footnotes),
             "slug": slug,
         }
         excerpt = clip_excerpt(essay.subtitle or essay.lead())

@@ -103,7 +103,8 @@ class Medium(Connector):
         status = _choice(options.get("publish_status", "public"), STATUSES, "publish_status")
         # The title shows on the page only when it is part of the content.
         blocks = [Heading(level=1, content=[Run(text=essay.title)]), *blocks_for(essay, "blog")]
-        content = render_html(blocks) if fmt == "html" else render_markdown(blocks)
+        notes = essay.footnotes
+        content = render_html(blocks, notes) if fmt == "html" else render_markdown(blocks, notes)
         body: dict[str, Any] = {
             "title": shorten(essay.title.strip(), lambda t: len(t) <= MAX_TITLE),
             "contentFormat": fmt,

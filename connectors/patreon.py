@@ -118,7 +118,7 @@ class Patreon(Connector):
         access, tier = _access(options)
         body: dict[str, Any] = {
             "title": essay.title,
-            "content": render_html(blocks_for(essay, "patronage")),
+            "content": render_html(blocks_for(essay, "patronage"), essay.footnotes),
             "teaser": teaser(essay.subtitle or essay.lead()),
             "access": access,
             "tier": tier,

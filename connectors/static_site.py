@@ -59,7 +59,7 @@ class StaticSite(Connector):
             "tags": essay.tags,
             "canonical_url": essay.canonical_url,
             "language": essay.language or "en",
-            "html": render_html(blocks_for(essay, "blog")),
+            "html": render_html(blocks_for(essay, "blog"), essay.footnotes),
         }
         return Draft(
             platform=cls.platform,

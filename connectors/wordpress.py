@@ -75,7 +75,7 @@ class WordPress(Connector):
         slug = essay.effective_slug()
         body: dict[str, Any] = {
             "title": essay.title,
-            "content": render_html(blocks_for(essay, "blog")),
+            "content": render_html(blocks_for(essay, "blog"), essay.footnotes),
             "excerpt": essay.subtitle or essay.lead(),
             "slug": slug,
             "status": "publish",

@@ -380,6 +380,25 @@ def slugify(text: str, max_length: int = 80) -> str:
     return slug[:max_length].rstrip("-")
 
 
+def lines_to_breaks(content: Inline) -> Inline:
+    """Newlines inside runs as `LineBreak` nodes: for readers that build text line by line.
+
+    A newline character inside a run is text (HTML shows it as a space); a line the author
+    ended on purpose is a `LineBreak`.
+    """
+    nodes: list[InlineNode] = []
+    for node in content:
+        if not isinstance(node, Run) or "\n" not in node.text:
+            nodes.append(node)
+            continue
+        for index, line in enumerate(node.text.split("\n")):
+            if index:
+                nodes.append(LineBreak())
+            if line:
+                nodes.append(node.model_copy(update={"text": line}))
+    return nodes
+
+
 def merge_runs(runs: Inline) -> Inline:
     """Join neighbouring text runs that carry the same marks and link; drop empty ones.
 

@@ -80,7 +80,7 @@ def sample_essay(marker: str = "", image: str | None = "https://example.org/lead
             ]
         ),
         Quote(paragraphs=[[Run(text="Nulla dies sine linea.")]]),
-        Code(language="python", text="print('one page')\n"),
+        Code(language="python", text="print('one page')"),
         Heading(level=3, content=[Run(text="1. Not a list")]),
     ]
     if image:

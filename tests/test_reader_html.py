@@ -194,7 +194,13 @@ def test_ordered_list_start_and_loose_items() -> None:
     essay = read_fixture("generic-article.html")
     ordered = [b for b in essay.blocks if isinstance(b, ListBlock) and b.ordered]
     assert ordered[0].start == 3
-    assert plain(ordered[0].items[0].content) == "Third step, written loose.\nWith a second line."
+    first = ordered[0].items[0]
+    # a loose item keeps its paragraphs as paragraphs of its own
+    assert [plain(b.content) for b in first.blocks] == [
+        "Third step, written loose.",
+        "With a second line.",
+    ]
+    assert not ordered[0].tight
 
 
 def test_code_block_keeps_language_and_exact_text() -> None:

@@ -114,6 +114,7 @@ def read(path: Path, data: bytes) -> Essay:
         published=core.created,
         tags=core.keywords,
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format="docx",
     )

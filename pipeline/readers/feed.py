@@ -85,6 +85,7 @@ def _entry(entry: feedparser.FeedParserDict, medium_feed: bool) -> FeedEntry:
         tags=unique_tags([str(tag.get("term") or "") for tag in entry.get("tags", [])]),
         canonical_url=canonical,
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format="feed",
     )

@@ -52,7 +52,8 @@ def read(path: Path, data: bytes) -> Essay:
 def read_profiled(profiled: Profiled) -> Essay:
     """A profile's normalised body through the generic converter, with the profile's metadata."""
     meta = profiled.meta
-    blocks, leading_subtitle = drop_leading_title(BlockWalker().blocks(profiled.root), meta.title)
+    walker = BlockWalker()
+    blocks, leading_subtitle = drop_leading_title(walker.blocks(profiled.root), meta.title)
     blocks, promo = split_promo(_trim_rules(blocks))
     return Essay(
         title=meta.title,
@@ -64,6 +65,7 @@ def read_profiled(profiled: Profiled) -> Essay:
         language=meta.language,
         slug=meta.slug,
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format=profiled.source_format,
     )
@@ -130,7 +132,8 @@ def read_medium_export(soup: BeautifulSoup, path: Path) -> Essay:
         tag.decompose()
     _mark_section_breaks(body)
     _simplify_mixtapes(body)
-    blocks = BlockWalker(MEDIUM_HEADING_LEVELS).blocks(body)
+    walker = BlockWalker(MEDIUM_HEADING_LEVELS)
+    blocks = walker.blocks(body)
     blocks, _ = drop_leading_title(blocks, title)
     blocks, promo = split_promo(_trim_rules(blocks))
     return Essay(
@@ -140,6 +143,7 @@ def read_medium_export(soup: BeautifulSoup, path: Path) -> Essay:
         published=published,
         canonical_url=canonical,
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format="medium-export",
     )
@@ -208,6 +212,7 @@ def read_generic(soup: BeautifulSoup, path: Path) -> Essay:
         canonical_url=_canonical(soup),
         language=_language(soup),
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format="html",
     )

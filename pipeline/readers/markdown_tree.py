@@ -9,6 +9,7 @@ Python's recursion limit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,7 +269,19 @@ class TreeBuilder:
             self._finish_inline(top)
 
     def _finish_inline(self, frame: _Inline) -> None:
-        content = trim(merge_runs(frame.nodes))
+        meaningful = [n for n in frame.nodes if not _blank(n)]
+        if (
+            frame.kind == "paragraph"
+            and meaningful
+            and all(isinstance(n, InlineImage) for n in meaningful)
+        ):
+            for image in meaningful:  # images on their own: images of their own
+                if isinstance(image, InlineImage) and image.src:
+                    self._add(
+                        Image(src=image.src, alt=image.alt, caption=image.title, href=image.href)
+                    )
+            return
+        content = trim(merge_runs([_unsafe_image_words(n) for n in frame.nodes]))
         if frame.kind == "cell":
             table = self.stack[-1]
             if isinstance(table, _Table):
@@ -278,18 +291,10 @@ class TreeBuilder:
                 elif table.rows:
                     table.rows[-1].append(cell)
             return
-        if not _shows_something(content):
+        if not any(not _blank(n) for n in content):
             return
         if frame.kind == "heading":
             self._add(Heading(level=frame.level, content=content))
-            return
-        meaningful = [
-            n for n in content if not (isinstance(n, Run | LineBreak) and not n.text.strip())
-        ]
-        if meaningful and all(isinstance(n, InlineImage) for n in meaningful):
-            for image in meaningful:  # a paragraph of images only: images of their own
-                assert isinstance(image, InlineImage)
-                self._add(Image(src=image.src, alt=image.alt, caption=image.title, href=image.href))
             return
         if frame.kind == "paragraph" and self.stack[-1] is self.root and not self.root.blocks:
             cut = frame.line_end if frame.line_end is not None else len(frame.nodes)
@@ -322,8 +327,8 @@ class TreeBuilder:
         if frame.image:
             frame.alt.append(text)
             return
-        href = frame.links[-1] if frame.links else None
-        if frame.links:
+        href = frame.links[-1] if frame.links else frame.html.href
+        if frame.links or frame.html.links:
             frame.nodes.append(Run(text=text, marks=frame.current, href=href))
             return
         for words, link in autolinks(text):
@@ -396,8 +401,9 @@ class TreeBuilder:
                 frame.dropping_link += bool(frame.dropping_link)
                 return
             href = _link_target(link)
-            if href is None and link["link_type"] == "Autolink":
-                frame.dropping_link = 1
+            autolink = link["link_type"] == "Autolink"
+            if href is None and autolink and _SCRIPT_SCHEME.match(link["dest_url"]):
+                frame.dropping_link = 1  # `<javascript:…>`: its words are the script
                 return
             frame.links.append(encode_url(href) if href else None)
         elif name == "Image":
@@ -424,15 +430,17 @@ class TreeBuilder:
             frame.alt = []
             src = safe_src(image["dest_url"])
             href = frame.links[-1] if frame.links else None
-            if src is None:  # data:, javascript: … the image goes, its words stay
-                if alt:
-                    frame.nodes.append(Run(text=alt, marks=frame.current, href=href))
-                return
+            # an unsafe source (data:, javascript: …) is kept empty for now: alone in its
+            # paragraph the image goes, in running text its words stay (`_finish_inline`)
             frame.nodes.append(
-                InlineImage(src=encode_url(src), alt=alt, title=image["title"], href=href)
+                InlineImage(
+                    src=encode_url(src) if src else "", alt=alt, title=image["title"], href=href
+                )
             )
 
 
+# A refused link keeps its words, except one whose words are themselves script or data.
+_SCRIPT_SCHEME = re.compile(r"\s*(?:javascript|vbscript|data):", re.IGNORECASE)
 _MARKS_OR_LINKS = frozenset((*_MARKS, "Link", "Image"))
 
 
@@ -450,8 +458,17 @@ def _link_target(link: dict[str, Any]) -> str | None:
     return safe_href(url)
 
 
-def _shows_something(content: list[InlineNode]) -> bool:
-    return any(not isinstance(n, Run | LineBreak) or n.text.strip() for n in content)
+def _blank(node: InlineNode) -> bool:
+    if isinstance(node, LineBreak):
+        return True
+    return isinstance(node, Run) and "code" not in node.marks and not node.text.strip()
+
+
+def _unsafe_image_words(node: InlineNode) -> InlineNode:
+    """An image whose source was refused, in running text: its alt text, as a run."""
+    if isinstance(node, InlineImage) and not node.src:
+        return Run(text=node.alt, href=node.href)
+    return node
 
 
 @dataclass

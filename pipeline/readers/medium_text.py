@@ -33,6 +33,7 @@ from pipeline.document import (
     RelatedLink,
     Rule,
     Run,
+    lines_to_breaks,
 )
 from pipeline.errors import ReadError
 from pipeline.readers import decode_text
@@ -310,7 +311,8 @@ def _group_blocks(group: list[str], medium: bool) -> list[Block]:
     def flush() -> None:
         if lines:
             joiner = "\n" if medium else " "
-            blocks.append(Paragraph(content=_content(joiner.join(lines), medium)))
+            content = lines_to_breaks(_content(joiner.join(lines), medium))
+            blocks.append(Paragraph(content=content))
             lines.clear()
         if entries:
             blocks.extend(_lists(entries, medium))

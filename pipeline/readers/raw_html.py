@@ -8,12 +8,14 @@ package.
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
 from pipeline.document import (
     Block,
     Code,
+    InlineImage,
     InlineNode,
     LineBreak,
     Mark,
@@ -23,6 +25,7 @@ from pipeline.document import (
     plain,
     with_mark,
 )
+from pipeline.readers.urls import encode_url, safe_href, safe_src
 
 # Elements whose content is never essay text.
 DROPPED = frozenset(
@@ -103,6 +106,18 @@ BLOCK_BREAKS = frozenset(
 )
 _SPACE = re.compile(r"[ \t\n\r\f]+")
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_ATTRIBUTE = re.compile(
+    r"""([A-Za-z_:][A-Za-z0-9_.:-]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"""
+)
+
+
+def attributes(raw: str) -> dict[str, str]:
+    """The attributes of one start tag, entities decoded; the first of a repeated name wins."""
+    found: dict[str, str] = {}
+    for match in _ATTRIBUTE.finditer(raw, raw.find(" ") + 1 if " " in raw else len(raw)):
+        value = match.group(2) or match.group(3) or match.group(4) or ""
+        found.setdefault(match.group(1).lower(), html.unescape(value))
+    return found
 
 
 class InlineHtml:
@@ -110,10 +125,15 @@ class InlineHtml:
 
     def __init__(self) -> None:
         self.marks: list[Mark] = []
+        self.links: list[str | None] = []
         self.dropping: str | None = None
 
+    @property
+    def href(self) -> str | None:
+        return self.links[-1] if self.links else None
+
     def tag(self, raw: str) -> InlineNode | None:
-        """Take one inline tag; a `<br>` comes back as the break to insert."""
+        """Take one inline tag; a `<br>` or `<img>` comes back as the node to insert."""
         match = _TAG.match(raw)
         if match is None:
             return None  # a comment or processing instruction: nothing to show
@@ -126,6 +146,23 @@ class InlineHtml:
             self.dropping = name
         elif name == "br" and not closing:
             return LineBreak()
+        elif name == "img" and not closing:
+            attrs = attributes(raw)
+            src = safe_src(attrs.get("src"))
+            if src:
+                return InlineImage(
+                    src=encode_url(src),
+                    alt=attrs.get("alt", ""),
+                    title=attrs.get("title", ""),
+                    href=self.href,
+                )
+        elif name == "a" and not raw.rstrip().endswith("/>"):
+            if closing:
+                if self.links:
+                    self.links.pop()
+            else:
+                href = safe_href(attrs.get("href")) if (attrs := attributes(raw)) else None
+                self.links.append(encode_url(href) if href else None)
         elif name in TAG_MARKS:
             mark = TAG_MARKS[name]
             if not closing:
@@ -157,13 +194,13 @@ class _BlockReader(HTMLParser):
             self.pre = []
         elif tag in BLOCK_BREAKS:
             self.flush()
-        node = self.inline.tag(f"<{tag}>")
+        node = self.inline.tag(self.get_starttag_text() or f"<{tag}>")
         if node is not None:
             self.runs.append(node)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br" and not self.inline.dropping:
-            self.runs.append(LineBreak())
+        if tag in ("br", "img"):
+            self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
         self.inline.tag(f"</{tag}>")
@@ -183,7 +220,8 @@ class _BlockReader(HTMLParser):
         if self.pre is not None:
             self.pre.append(data)
         else:
-            self.runs.append(Run(text=_SPACE.sub(" ", data), marks=self.inline.current()))
+            text = _SPACE.sub(" ", data)
+            self.runs.append(Run(text=text, marks=self.inline.current(), href=self.inline.href))
 
     def flush(self) -> None:
         runs, self.runs = self.runs, []
@@ -192,16 +230,24 @@ class _BlockReader(HTMLParser):
             self.blocks.append(Paragraph(content=content))
 
 
+def _blank(node: InlineNode) -> bool:
+    """Whitespace a paragraph's edge drops: a break, or a blank run that is not code."""
+    if isinstance(node, LineBreak):
+        return True
+    return isinstance(node, Run) and "code" not in node.marks and not node.text.strip()
+
+
 def trim(content: list[InlineNode]) -> list[InlineNode]:
     """Leading and trailing blanks and breaks removed, as a paragraph shows them."""
     nodes = list(content)
-    while nodes and isinstance(nodes[0], Run | LineBreak) and not nodes[0].text.strip():
+    while nodes and _blank(nodes[0]):
         nodes.pop(0)
-    while nodes and isinstance(nodes[-1], Run | LineBreak) and not nodes[-1].text.strip():
+    while nodes and _blank(nodes[-1]):
         nodes.pop()
-    if nodes and isinstance(nodes[0], Run):
-        nodes[0] = nodes[0].model_copy(update={"text": nodes[0].text.lstrip()})
-    if nodes and isinstance(nodes[-1], Run):
+    first, last = (nodes[0], nodes[-1]) if nodes else (None, None)
+    if isinstance(first, Run) and "code" not in first.marks:
+        nodes[0] = first.model_copy(update={"text": first.text.lstrip()})
+    if isinstance(last, Run) and "code" not in last.marks:
         nodes[-1] = nodes[-1].model_copy(update={"text": nodes[-1].text.rstrip()})
     return nodes
 
@@ -211,5 +257,7 @@ def html_block(markup: str) -> list[Block]:
     reader = _BlockReader()
     reader.feed(markup)
     reader.close()
+    if reader.pre is not None:  # a <pre> the block never closes: its text still counts
+        reader.handle_endtag("pre")
     reader.flush()
     return reader.blocks

@@ -43,6 +43,8 @@ def _safe_url(url: str | None, schemes: frozenset[str]) -> str | None:
     match = _SCHEME.match(cleaned)
     if match and match.group(1).lower() not in schemes:
         return None
+    if match is None and ":" in re.split(r"[/?#]", cleaned, maxsplit=1)[0]:
+        return None  # "foo):bar" has no valid scheme, but some clients would guess one
     return url.strip()
 
 

@@ -144,7 +144,9 @@ class _Writer:
         if isinstance(block, Code):
             language = code_language(block.language)
             attr = f' class="language-{language}"' if language else ""
-            return f"<pre><code{attr}>{_escape(block.text)}</code></pre>"
+            # every line ends with a newline, the last one too, as CommonMark writes code
+            text = block.text + "\n" if block.text else ""
+            return f"<pre><code{attr}>{_escape(text)}</code></pre>"
         if isinstance(block, Image):
             return _image(block)
         if isinstance(block, Rule):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyromark
 
@@ -42,15 +43,18 @@ from pipeline.document import (
     merge_runs,
     walk,
 )
+from pipeline.readers.raw_html import trim
 from pipeline.readers.urls import encode_url
 from pipeline.render.html import code_language
 from pipeline.render.parts import safe_href
 
 EMPHASIS = {"strong": "**", "em": "*", "strike": "~~"}
 HTML_MARKS = ("sub", "sup")
-ALWAYS_ESCAPED = set("\\*_[]<`~|")
-_NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~|]")
+ALWAYS_ESCAPED = set("\\*_[]<`~")
+_NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~]")
 ENTITY_LIKE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+# An info string with these is written as its safe leading name only (`html"` -> `html`).
+_UNSAFE_INFO = re.compile(r"[`\"'<>&]")
 LINE_START_BLOCK = re.compile(r"([#>+=-])|([0-9]{1,9})([.)])")
 PARSE_OPTIONS = (
     pyromark.Options.ENABLE_STRIKETHROUGH
@@ -98,7 +102,7 @@ def _definition(note: Footnote) -> str:
 # --- blocks ---------------------------------------------------------------------------
 
 
-def _join_blocks(blocks: list[Block], *, tight: bool) -> str:
+def _join_blocks(blocks: list[Block], *, tight: bool, in_item: bool = False) -> str:
     """Blocks one after another: on consecutive lines when `tight`, else a blank line apart.
 
     Two lists of one kind in a row would merge into one: the second switches its marker
@@ -109,7 +113,9 @@ def _join_blocks(blocks: list[Block], *, tight: bool) -> str:
     alternate = False
     for block in blocks:
         alternate = _follows_same_kind(previous, block) and not alternate
-        text = _block(block, alternate, tight_context=tight and previous is not None)
+        text = _block(
+            block, alternate, tight_context=tight and previous is not None, in_item=in_item
+        )
         if not text:
             continue
         if chunks:
@@ -121,13 +127,19 @@ def _join_blocks(blocks: list[Block], *, tight: bool) -> str:
 
 
 def _needs_blank(previous: Block | None, block: Block) -> bool:
-    """True when `block` cannot follow `previous` on the next line without a blank line."""
+    """True when `block` cannot follow `previous` on the next line without a blank line.
+
+    A line of text right after a paragraph, list, quote or table would continue it (lazy
+    continuation, or a table row); an ordered list not starting at 1, or one opening with
+    an empty item, cannot interrupt a paragraph.
+    """
     if previous is None:
         return False
+    text_like = isinstance(block, Paragraph | Image | Table)
     if isinstance(previous, ListBlock | Quote | Table):
-        return True  # the next line would continue the list, quote or table
-    if isinstance(previous, Paragraph):
-        if isinstance(block, Paragraph | Table):
+        return text_like
+    if isinstance(previous, Paragraph | Image):
+        if text_like:
             return True
         if isinstance(block, ListBlock):
             return (block.ordered and block.start != 1) or not _first_item_has_text(block)
@@ -148,7 +160,9 @@ def tight_is_writable(block: ListBlock) -> bool:
     )
 
 
-def _block(block: Block, alternate: bool, *, tight_context: bool = False) -> str:
+def _block(
+    block: Block, alternate: bool, *, tight_context: bool = False, in_item: bool = False
+) -> str:
     if isinstance(block, Heading):
         content = [
             Run(text=r.text.replace("\n", " "), marks=r.marks, href=r.href)
@@ -175,8 +189,9 @@ def _block(block: Block, alternate: bool, *, tight_context: bool = False) -> str
     if isinstance(block, Image):
         return _image(block)
     if isinstance(block, Rule):
-        # after a paragraph line, `---` would make it a heading; `***` never does
-        return "***" if tight_context else "---"
+        # after a paragraph line `---` would make it a heading, and after a list marker
+        # `- ---` or `* ***` is a rule of its own: `___` is neither
+        return "___" if tight_context or in_item else "---"
     if isinstance(block, Table):
         return _table(block)
     return ""
@@ -199,7 +214,7 @@ def _list_lines(block: ListBlock, alternate: bool) -> list[str]:
 
 def _item_lines(item: ListItem, marker: str, tight: bool) -> list[str]:
     indent = " " * (len(marker) + 1)
-    body = _join_blocks(item.blocks, tight=tight)
+    body = _join_blocks(item.blocks, tight=tight, in_item=True)
     if item.checked is not None:
         body = ("[x] " if item.checked else "[ ] ") + body
     if not body:
@@ -222,8 +237,14 @@ def _follows_same_kind(previous: Block | None, block: Block) -> bool:
 def _fenced(block: Code) -> str:
     longest = max((len(m) for m in re.findall(r"`+", block.text)), default=0)
     fence = "`" * max(3, longest + 1)
-    body = block.text if block.text.endswith("\n") or not block.text else block.text + "\n"
-    return f"{fence}{code_language(block.language)}\n{body}{fence}"
+    body = block.text + "\n" if block.text else ""
+    return f"{fence}{_info(block.language)}\n{body}{fence}"
+
+
+def _info(language: str | None) -> str:
+    """The fence's info string: the language as written, unless it could end the fence."""
+    word = (language or "").split()[0] if (language or "").strip() else ""
+    return word if not _UNSAFE_INFO.search(word) else code_language(word)
 
 
 def _image(image: Image) -> str:
@@ -264,7 +285,8 @@ def _table_row(cells: list[TableCell], width: int) -> str:
     texts = []
     for index in range(width):
         content = cells[index].content if index < len(cells) else []
-        texts.append(inline_markdown(content, in_table=True))
+        # GFM splits a row at every unescaped `|`, inside code spans too
+        texts.append(inline_markdown(content, in_table=True).replace("|", "\\|"))
     return "| " + " | ".join(texts) + " |"
 
 
@@ -318,17 +340,9 @@ def _plainly_safe(content: Inline) -> bool:
 
 
 def _strip_ends(content: Inline) -> Inline:
-    """Drop leading and trailing whitespace: Markdown parsers strip it from every block."""
-    nodes = [n for n in content if not isinstance(n, Run) or n.text]
-    while nodes and isinstance(nodes[0], Run | LineBreak) and not nodes[0].text.strip():
-        nodes.pop(0)
-    while nodes and isinstance(nodes[-1], Run | LineBreak) and not nodes[-1].text.strip():
-        nodes.pop()
-    if nodes and isinstance(nodes[0], Run):
-        nodes[0] = nodes[0].model_copy(update={"text": nodes[0].text.lstrip()})
-    if nodes and isinstance(nodes[-1], Run):
-        nodes[-1] = nodes[-1].model_copy(update={"text": nodes[-1].text.rstrip()})
-    return nodes
+    """Drop leading and trailing whitespace: Markdown parsers strip it from every block
+    (a code span's own spaces are part of the code and stay)."""
+    return trim([n for n in content if not isinstance(n, Run) or n.text])
 
 
 def _link_groups(content: Inline) -> list[tuple[str | None, list[InlineNode]]]:
@@ -339,11 +353,29 @@ def _link_groups(content: Inline) -> list[tuple[str | None, list[InlineNode]]]:
             href = groups[-1][0] if groups and isinstance(node, LineBreak) else None
         else:
             href = safe_href(node.href) if node.href else None
-        if groups and groups[-1][0] == href and href is not None:
+        if groups and groups[-1][0] == href:
             groups[-1][1].append(node)
         else:
             groups.append((href, [node]))
     return groups
+
+
+@dataclass(frozen=True)
+class _Link:
+    """A link in the emphasis stream: the delimiters its runs all share go around it."""
+
+    href: str
+    nodes: list[InlineNode]
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        runs = [n for n in self.nodes if isinstance(n, Run)]
+        if not runs:
+            return ()
+        return tuple(m for m in EMPHASIS if all(m in run.marks for run in runs))
+
+
+_Item = InlineNode | _Link
 
 
 def _inline(content: Inline, *, emphasis: bool, in_table: bool = False) -> str:
@@ -355,20 +387,34 @@ def _inline(content: Inline, *, emphasis: bool, in_table: bool = False) -> str:
             else n
             for n in content
         ]
-    content = merge_runs(content)
-    out: list[str] = []
-    for href, nodes in _link_groups(content):
-        at_line_start = not out or "".join(out).endswith("\n")
-        inner = _emit_runs(nodes, emphasis=emphasis, at_line_start=at_line_start and href is None)
-        out.append(f"[{inner}]({_destination(href)})" if href else inner)
-    text = "".join(out)
+    items: list[_Item] = []
+    for href, nodes in _link_groups(merge_runs(content)):
+        if href is None:
+            items.extend(nodes)
+        else:
+            items.append(_Link(href, nodes))
+    text = _emit(items, emphasis=emphasis, at_line_start=True)
     if in_table:
         text = text.replace("\\\n", "<br>")  # a table cell is one line
     return text
 
 
-def _emit_runs(nodes: list[InlineNode], *, emphasis: bool, at_line_start: bool) -> str:
-    """Nodes with emphasis delimiters; whitespace is kept outside a delimiter it touches."""
+def _lasting(items: list[_Item], start: int, mark: str) -> int:
+    """How many items from `start` on carry `mark` without a break."""
+    count = 0
+    for item in items[start:]:
+        if mark not in getattr(item, "marks", ()):
+            break
+        count += 1
+    return count
+
+
+def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
+    """Items with emphasis delimiters; whitespace is kept outside a delimiter it touches.
+
+    A delimiter already open stays open while the next item keeps its mark, and of the
+    ones opening together the longest-lasting goes outside, so `*a **b** c*` nests.
+    """
     out: list[str] = []
     stack: list[str] = []
     pending = ""
@@ -378,32 +424,8 @@ def _emit_runs(nodes: list[InlineNode], *, emphasis: bool, at_line_start: bool) 
         starts = last.endswith("\n") if last is not None else at_line_start
         return escape_text(value, at_line_start=starts)
 
-    def close_all() -> None:
-        nonlocal stack
-        for mark in reversed(stack):
-            out.append(EMPHASIS[mark])
-        stack = []
-
-    for node in nodes:
-        if not isinstance(node, Run):
-            close_all()
-            if pending:
-                out.append(text(pending))
-                pending = ""
-            out.append(_inline_node(node))
-            continue
-        run = node
-        is_code = "code" in run.marks
-        if not is_code and not run.text.strip():
-            pending += run.text
-            continue
-        want = [m for m in EMPHASIS if m in run.marks] if emphasis else []
-        if is_code:
-            lead, core, trail = "", run.text, ""
-        else:
-            stripped = run.text.strip()
-            start = run.text.index(stripped)
-            lead, core, trail = run.text[:start], stripped, run.text[start + len(stripped) :]
+    def switch_to(want: list[str], lead: str) -> None:
+        nonlocal stack, pending
         keep = 0
         while keep < min(len(stack), len(want)) and stack[keep] == want[keep]:
             keep += 1
@@ -415,6 +437,43 @@ def _emit_runs(nodes: list[InlineNode], *, emphasis: bool, at_line_start: bool) 
         for mark in want[keep:]:
             out.append(EMPHASIS[mark])
         stack = want
+
+    def wanted(index: int, marks: tuple[str, ...]) -> list[str]:
+        if not emphasis:
+            return []
+        kept = [m for m in stack if m in marks]
+        new = [m for m in EMPHASIS if m in marks and m not in stack]
+        new.sort(key=lambda m: -_lasting(items, index, m))
+        return kept + new
+
+    for index, item in enumerate(items):
+        if isinstance(item, _Link):
+            switch_to(wanted(index, item.marks), "")
+            inner_nodes = [
+                n.model_copy(update={"marks": tuple(m for m in n.marks if m not in stack)})
+                if isinstance(n, Run)
+                else n
+                for n in item.nodes
+            ]
+            inner = _emit(inner_nodes, emphasis=emphasis, at_line_start=False)
+            out.append(f"[{inner}]({_destination(item.href)})")
+            continue
+        if not isinstance(item, Run):
+            switch_to([], "")
+            out.append(_inline_node(item))
+            continue
+        run = item
+        is_code = "code" in run.marks
+        if not is_code and not run.text.strip():
+            pending += run.text
+            continue
+        if is_code:
+            lead, core, trail = "", run.text, ""
+        else:
+            stripped = run.text.strip()
+            start = run.text.index(stripped)
+            lead, core, trail = run.text[:start], stripped, run.text[start + len(stripped) :]
+        switch_to(wanted(index, run.marks), lead)
         if is_code:
             piece = code_span(core) if "\n" not in core else _code_with_newlines(core)
         else:
@@ -423,9 +482,7 @@ def _emit_runs(nodes: list[InlineNode], *, emphasis: bool, at_line_start: bool) 
             piece = f"<{mark}>{piece}</{mark}>"
         out.append(piece)
         pending = trail
-    close_all()
-    if pending:
-        out.append(text(pending))
+    switch_to([], "")
     return "".join(out)
 
 
