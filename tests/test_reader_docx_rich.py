@@ -187,3 +187,51 @@ def test_preview_says_where_embedded_pictures_cannot_go(tmp_path: Path) -> None:
     assert "2 picture(s)" in targets["medium"]["notes"][0]
     table = subprocess.run([*command, str(source)], capture_output=True, text=True, check=False)
     assert table.returncode == 0 and "note: 2 picture(s) embedded" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "notes"),
+    [
+        ("orchard-pictures-footnotes", 2),
+        ("river-endnotes-table", 2),
+        ("letters-both-notes", 2),
+    ],
+)
+def test_footnotes_and_endnotes_become_essay_footnotes_referenced_in_place(
+    name: str, notes: int
+) -> None:
+    from pipeline.document import NoteRef
+
+    read = essay(name)
+    assert [n.label for n in read.footnotes] == [str(i) for i in range(1, notes + 1)]
+    refs = [
+        node.label
+        for b in walk(read.blocks)
+        if isinstance(b, Paragraph)
+        for node in b.content
+        if isinstance(node, NoteRef)
+    ]
+    assert refs == [n.label for n in read.footnotes]
+    assert all(block_text(n.blocks[0]) for n in read.footnotes)
+
+
+def test_the_footnote_reference_sits_between_the_words_it_follows() -> None:
+    from pipeline.document import NoteRef
+
+    letters = essay("letters-both-notes").blocks[0]
+    assert isinstance(letters, Paragraph)
+    kinds = [type(node).__name__ for node in letters.content]
+    assert kinds == ["Run", "NoteRef", "Run"]
+    assert letters.content[0].text.endswith("thirty years")
+    assert isinstance(letters.content[1], NoteRef)
+    assert letters.content[2].text.startswith(". The subject")
+
+
+def test_strike_sub_and_superscript_and_the_table_are_in_the_essay() -> None:
+    from pipeline.document import Table
+
+    read = essay("river-endnotes-table")
+    marks = {(r.text, r.marks) for r in runs(read) if r.marks}
+    assert {("3", ("sup",)), ("£200", ("strike",)), ("2", ("sub",))} <= marks
+    table = next(b for b in read.blocks if isinstance(b, Table))
+    assert table.width() == 3 and len([table.header, *table.rows]) >= 3

@@ -21,9 +21,11 @@ from pipeline.document import (
     Heading,
     Image,
     ListBlock,
+    NoteRef,
     Paragraph,
     Quote,
     Run,
+    Table,
     block_text,
     walk,
 )
@@ -317,3 +319,77 @@ def paragraphs(blocks: list[Block]) -> list[str]:
 
 def test_substack_body_ends_with_the_authors_last_paragraph() -> None:
     assert paragraphs(substack("tide-mills").blocks)[-1].startswith("If you know of another mill")
+
+
+# what the converter makes of the handover
+
+
+def notes_of(essay: Essay) -> list[tuple[str, list[str]]]:
+    return [(note.label, [block_text(b) for b in note.blocks]) for note in essay.footnotes]
+
+
+def references(essay: Essay) -> list[tuple[str, str]]:
+    """(text just before the reference, label) for every note reference in the body."""
+    found: list[tuple[str, str]] = []
+    for block in walk(essay.blocks):
+        if isinstance(block, Paragraph):
+            for before, node in zip([None, *block.content], block.content, strict=False):
+                if isinstance(node, NoteRef):
+                    found.append((before.text[-12:] if isinstance(before, Run) else "", node.label))
+    return found
+
+
+def test_docs_footnotes_become_essay_footnotes_in_reference_order() -> None:
+    essay = gdoc("choir-budget")
+    assert notes_of(essay) == [
+        ("1", ["The treasurer is also the second alto, which helps."]),
+        (
+            "2",
+            [
+                "The licence covers copies for rehearsal only; concert copies must be bought.",
+                "Some publishers hire out sets instead, which is cheaper for a single performance.",
+            ],
+        ),
+    ]
+    assert references(essay) == [("yone avoids.", "1"), ("parate line.", "2")]
+
+
+def test_docs_strike_sub_and_superscript_are_essay_marks() -> None:
+    choir = gdoc("choir-budget")
+    assert marked(choir, "sub") == ["2"] and marked(choir, "sup") == ["nd"]
+    assert marked(choir, "strike") == ["£70"]
+    assert marked(gdoc("allotment-ledger"), "strike") == ["forty pence"]
+
+
+def test_docs_tables_become_tables() -> None:
+    table = next(b for b in gdoc("night-ferry-timetable").blocks if isinstance(b, Table))
+    cells = [[block_text(Paragraph(content=c.content)) for c in row] for row in table.rows]
+    header = [block_text(Paragraph(content=c.content)) for c in table.header]
+    assert [header, *cells] in (
+        [
+            [],
+            ["Sailing", "Departs", "Arrives"],
+            ["Mon–Thu", "22:40", "06:15"],
+            ["Fri", "23:55", "07:30"],
+        ],
+        [
+            ["Sailing", "Departs", "Arrives"],
+            ["Mon–Thu", "22:40", "06:15"],
+            ["Fri", "23:55", "07:30"],
+        ],
+    )
+
+
+def test_substack_footnotes_become_essay_footnotes_not_glued_digits() -> None:
+    essay = substack("lighthouse-keepers")
+    assert [label for label, _ in notes_of(essay)] == ["1", "2"]
+    assert notes_of(essay)[1][1] == [
+        'One inspector\'s report calls a margin note "unnecessary and facetious".',
+        "The note itself was about gulls.",
+    ]
+    assert references(essay) == [("a heartbeat.", "1"), ("ard about it", "2")]
+    assert "it2" not in all_text(essay) and "heartbeat.1" not in all_text(essay)
+    export = substack("ferry-queues")
+    assert notes_of(export) == [
+        ("1", ["Lorries board first regardless, by agreement with the hauliers."])
+    ]

@@ -63,6 +63,7 @@ def normalise(soup: BeautifulSoup, path: Path) -> Profiled:
             title = _text(first)
             first.decompose()
     _resolve_marks(soup, body, marks)
+    _plain_edge_spaces(body)
     _unwrap_links(body)
     _shift_headings(body)
     _drop_spacers(body)
@@ -118,6 +119,19 @@ def _resolve_marks(soup: BeautifulSoup, body: Tag, marks: dict[str, list[str]]) 
                 wrapper.append(child.extract())
             inner.append(wrapper)
             inner = wrapper
+
+
+def _plain_edge_spaces(body: Tag) -> None:
+    """Docs writes a space at the edge of a styled span as `&nbsp;` so it survives; it is an
+    ordinary space between words, not a non-breaking one."""
+    for text in body.find_all(string=True):
+        if text.startswith("\u00a0") or text.endswith("\u00a0"):
+            value = str(text)
+            if value.startswith("\u00a0"):
+                value = " " + value[1:]
+            if value.endswith("\u00a0"):
+                value = value[:-1] + " "
+            text.replace_with(value)
 
 
 def _drop_comments(body: Tag) -> None:
