@@ -393,3 +393,53 @@ def test_substack_footnotes_become_essay_footnotes_not_glued_digits() -> None:
     assert notes_of(export) == [
         ("1", ["Lorries board first regardless, by agreement with the hauliers."])
     ]
+
+
+# hostile input through the profiles
+
+
+def read_html(text: str, name: str = "page.html") -> Essay:
+    from pipeline.readers import read_bytes
+
+    return read_bytes(Path(name), text.encode("utf-8"))
+
+
+def test_a_wrapped_docs_link_to_a_script_keeps_only_its_words() -> None:
+    essay = read_html(
+        '<html><body class="doc-content"><p class="title"><span>T</span></p><p><span>'
+        '<a href="https://www.google.com/url?q=javascript:alert(1)&amp;sa=D">click</a>'
+        "</span></p></body></html>"
+    )
+    assert [(r.text, r.href) for r in runs(essay)] == [("click", None)]
+
+
+def test_docs_list_levels_that_jump_or_start_deep_still_read_every_item() -> None:
+    essay = read_html(
+        '<html><body class="doc-content"><p class="title"><span>T</span></p>'
+        '<ul class="lst-kix_a-2 start"><li><span>deep first</span></li></ul>'
+        '<ul class="lst-kix_a-0"><li><span>top</span></li></ul>'
+        '<ul class="lst-kix_a-2"><li><span>jumped</span></li></ul></body></html>'
+    )
+    assert {"deep first", "top", "jumped"} <= set(all_text(essay).split("\n"))
+
+
+def test_substack_footnote_with_markup_in_its_number_gets_a_safe_label() -> None:
+    essay = read_html(
+        '<html><body><div class="body markup"><p>Claim<a class="footnote-anchor" '
+        'href="#footnote-1" id="footnote-anchor-1">"&gt;&lt;b&gt;1</a></p>'
+        '<div class="footnote"><a id="footnote-1" class="footnote-number" '
+        'href="#footnote-anchor-1">1</a><div class="footnote-content"><p>Note.</p></div>'
+        "</div></div></body></html>",
+        "post.html",
+    )
+    assert [note.label for note in essay.footnotes] == ["b-1"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", essay.footnotes[0].label)
+
+
+def test_substack_picture_without_a_web_source_is_dropped() -> None:
+    essay = read_html(
+        '<html><body><div class="body markup"><p>Words.</p><div class="captioned-image-container">'
+        '<figure><picture><source srcset="javascript:alert(1) 1x"><img alt="x"></picture>'
+        "<figcaption>cap</figcaption></figure></div></div></body></html>"
+    )
+    assert not [b for b in walk(essay.blocks) if isinstance(b, Image)]
