@@ -443,3 +443,17 @@ def test_substack_picture_without_a_web_source_is_dropped() -> None:
         "<figcaption>cap</figcaption></figure></div></div></body></html>"
     )
     assert not [b for b in walk(essay.blocks) if isinstance(b, Image)]
+
+
+def test_a_substack_feed_entry_is_cleaned_like_the_post_page() -> None:
+    from pipeline.readers.feed import read_feed
+
+    entry = read_feed((GOLDEN / "feed" / "substack-feed.xml").read_bytes())[0].essay
+    assert entry.subtitle == "What the weather columns say that the keepers never wrote down"
+    text = all_text(entry)
+    assert "Subscribe" not in text and "Share" not in text and "Thanks for reading" not in text
+    assert notes_of(entry) == [("1", ["Held at the county record office."])]
+    assert references(entry) == [(" every hour.", "1")]
+    assert links(entry)["archive catalogue"] == "https://archives.example.org/trinity-house"
+    images = [b for b in walk(entry.blocks) if isinstance(b, Image)]
+    assert [i.caption for i in images] == ["Longships, winter 1931."]

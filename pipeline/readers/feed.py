@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from pipeline.document import Block, Essay, Paragraph, Rule, plain
 from pipeline.errors import ReadError
+from pipeline.readers import substack_page
 from pipeline.readers.html import MEDIUM_HEADING_LEVELS, unique_tags
 from pipeline.readers.html_blocks import (
     GENERIC_HEADING_LEVELS,
@@ -72,8 +73,14 @@ def _entry(entry: feedparser.FeedParserDict, medium_feed: bool) -> FeedEntry:
             img.decompose()
     for teaser_link in soup.select(".medium-feed-link"):
         teaser_link.decompose()
+    substack = substack_page.matches(soup)
+    if substack:  # a Substack feed carries the post's body markup; its subtitle is the summary
+        substack_page.clean_body(soup, soup.body or soup)
     walker = BlockWalker(MEDIUM_HEADING_LEVELS if medium else GENERIC_HEADING_LEVELS)
     blocks, subtitle = drop_leading_title(walker.blocks(soup.body or soup), title)
+    if substack and entry.get("content") and not subtitle:
+        summary = " ".join(str(entry.get("summary") or "").split())
+        subtitle = summary if 0 < len(summary) <= 300 and "<" not in summary else None
     blocks, promo = split_promo(_drop_chrome(blocks))
 
     published = _timestamp(entry, "published_parsed") or _timestamp(entry, "updated_parsed")

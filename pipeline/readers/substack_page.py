@@ -63,13 +63,17 @@ def normalise(soup: BeautifulSoup, path: Path) -> Profiled:
         body = soup.find("article") or soup.body or soup
         for chrome in body.select("h1.post-title, h3.subtitle, .post-header, .post-meta"):
             chrome.decompose()
+    clean_body(soup, body)
+    return Profiled(root=body, meta=meta, source_format="substack")
+
+
+def clean_body(soup: BeautifulSoup, body: Tag) -> None:
+    """A post body as Substack writes it (page, export or feed) made plain, in place."""
     for widget in body.select(_WIDGETS):
         widget.decompose()
     _drop_chrome_paragraphs(body)
     _simplify_images(soup, body)
-    notes = _rewrite_footnotes(soup, body)
-    notes.append_to(body)
-    return Profiled(root=body, meta=meta, source_format="substack")
+    _rewrite_footnotes(soup, body).append_to(body)
 
 
 def _text(tag: Tag | None) -> str:
