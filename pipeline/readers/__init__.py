@@ -42,24 +42,34 @@ def decode_text(path: Path, data: bytes) -> str:
 
 
 def choose_reader(path: Path, data: bytes) -> Reader:
-    """Pick the reader from the file's first bytes, falling back to its extension."""
-    from pipeline.readers import docx, html, markdown, medium_text
+    """Pick the reader from the file's first bytes, falling back to its extension.
 
+    Only the chosen reader is imported: the Markdown path never loads an HTML parser.
+    """
     suffix = path.suffix.lower()
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if data.startswith(b"PK\x03\x04"):
         if suffix in {".docx", ""} or b"word/" in data[:4096]:
+            from pipeline.readers import docx
+
             return docx.read
         raise ReadError(path, "a zip archive that is not a Word document")
     if suffix == ".docx":
         raise ReadError(path, "has a .docx name but is not a Word document (not a zip archive)")
-    if head.startswith((b"<!doctype html", b"<html", b"<article", b"<body", b"<main")):
-        return html.read
-    if suffix in {".html", ".htm"}:
+    looks_like_html = head.startswith(
+        (b"<!doctype html", b"<html", b"<article", b"<body", b"<main")
+    )
+    if looks_like_html or suffix in {".html", ".htm"}:
+        from pipeline.readers import html
+
         return html.read
     if suffix in {".md", ".markdown", ".mdown"} or head.startswith(b"---"):
+        from pipeline.readers import markdown
+
         return markdown.read
     if suffix in {".txt", ".text", ""}:
+        from pipeline.readers import medium_text
+
         return medium_text.read
     raise ReadError(path, f"unsupported file type {suffix!r}; use .md, .txt, .html or .docx")
 

@@ -8,7 +8,7 @@ ASCII tab and newline anywhere in a URL and control characters at its ends, so
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
@@ -45,7 +45,17 @@ def _safe_url(url: str | None, schemes: frozenset[str]) -> str | None:
         return None
     if match is None and ":" in re.split(r"[/?#]", cleaned, maxsplit=1)[0]:
         return None  # "foo):bar" has no valid scheme, but some clients would guess one
+    if match and match.group(1).lower() in ("http", "https") and not _has_host(cleaned):
+        return None  # "https://../" goes nowhere
     return url.strip()
+
+
+def _has_host(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return bool(host) and all(host.rstrip(".").split("."))
 
 
 def safe_href(href: str | None) -> str | None:

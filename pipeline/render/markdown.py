@@ -136,6 +136,8 @@ def _needs_blank(previous: Block | None, block: Block) -> bool:
     if previous is None:
         return False
     text_like = isinstance(block, Paragraph | Image | Table)
+    if isinstance(previous, Quote) and isinstance(block, Quote):
+        return True  # the second quote's lines would join the first
     if isinstance(previous, ListBlock | Quote | Table):
         return text_like
     if isinstance(previous, Paragraph | Image):
@@ -418,6 +420,7 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
     out: list[str] = []
     stack: list[str] = []
     pending = ""
+    pending_marks: set[str] = set()  # the marks the pending whitespace itself carries
 
     def text(value: str) -> str:
         last = next((piece for piece in reversed(out) if piece), None)
@@ -427,7 +430,11 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
     def switch_to(want: list[str], lead: str) -> None:
         nonlocal stack, pending
         keep = 0
-        while keep < min(len(stack), len(want)) and stack[keep] == want[keep]:
+        while (
+            keep < min(len(stack), len(want))
+            and stack[keep] == want[keep]
+            and (not pending or stack[keep] in pending_marks)
+        ):
             keep += 1
         for mark in reversed(stack[keep:]):
             out.append(EMPHASIS[mark])
@@ -465,6 +472,7 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
         run = item
         is_code = "code" in run.marks
         if not is_code and not run.text.strip():
+            pending_marks = set(run.marks) & pending_marks if pending else set(run.marks)
             pending += run.text
             continue
         if is_code:
@@ -481,7 +489,7 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
         for mark in reversed([m for m in HTML_MARKS if m in run.marks]):
             piece = f"<{mark}>{piece}</{mark}>"
         out.append(piece)
-        pending = trail
+        pending, pending_marks = trail, set(run.marks)
     switch_to([], "")
     return "".join(out)
 
