@@ -457,3 +457,56 @@ def test_a_substack_feed_entry_is_cleaned_like_the_post_page() -> None:
     assert links(entry)["archive catalogue"] == "https://archives.example.org/trinity-house"
     images = [b for b in walk(entry.blocks) if isinstance(b, Image)]
     assert [i.caption for i in images] == ["Longships, winter 1931."]
+
+
+# Google Docs' zipped download
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_zipped_docs_download_carries_its_pictures_with_it() -> None:
+    from pipeline.readers import read_bytes
+    from tests.golden.docx.make_rich_fixtures import png
+
+    picture = png(12, 8, (10, 120, 30))
+    page = (GOLDEN / "gdocs" / "allotment-ledger.html").read_bytes()
+    essay = read_bytes(
+        Path("The Allotment Ledger.zip"),
+        zipped({"TheAllotmentLedger.html": page, "images/image1.jpg": picture}),
+    )
+    assert essay.title == "The Allotment Ledger" and essay.source_format == "google-docs"
+    images = [b for b in walk(essay.blocks) if isinstance(b, Image)]
+    assert len(images) == 1 and images[0].alt.startswith("A school exercise book")
+    import base64
+
+    assert images[0].src.startswith("data:image/png;base64,")  # what the bytes are
+    assert base64.b64decode(images[0].src.split(",", 1)[1]) == picture
+    assert essay.footnotes and "forty pence" in all_text(essay)
+
+
+def test_a_zipped_page_whose_picture_is_missing_or_not_a_picture_leaves_it_out() -> None:
+    from pipeline.readers import read_bytes
+
+    page = (GOLDEN / "gdocs" / "allotment-ledger.html").read_bytes()
+    for files in ({"a.html": page}, {"a.html": page, "images/image1.jpg": b"<script>"}):
+        essay = read_bytes(Path("a.zip"), zipped(files))
+        assert not [b for b in walk(essay.blocks) if isinstance(b, Image)]
+        assert "What the book recorded" in all_text(essay)
+
+
+def test_a_zip_that_is_not_one_page_is_a_clear_read_error() -> None:
+    from pipeline.errors import ReadError
+    from pipeline.readers import read_bytes
+
+    for files in ({"a.html": b"<p>a</p>", "b.html": b"<p>b</p>"}, {"notes.txt": b"hello"}):
+        with pytest.raises(ReadError, match="neither a Word document nor a zipped web page"):
+            read_bytes(Path("two.zip"), zipped(files))

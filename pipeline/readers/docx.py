@@ -121,8 +121,10 @@ def read(path: Path, data: bytes) -> Essay:
     return pictures.embed(essay)
 
 
-def checked_copy(path: Path, data: bytes) -> bytes:
-    """A checked, uncompressed copy of the archive: a Word document and not a zip bomb.
+def checked_copy(
+    path: Path, data: bytes, kind: str = "Word document", required: str | None = "word/document.xml"
+) -> bytes:
+    """A checked, uncompressed copy of the archive: a `kind` (holding `required`), not a bomb.
 
     Headers can lie about sizes, and zipfile's `read()` inflates a whole entry at once
     before cutting it to the declared size, so a 1 MB entry claiming 1 KB could take
@@ -132,16 +134,16 @@ def checked_copy(path: Path, data: bytes) -> bytes:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
-        raise ReadError(path, "not a Word document (not a readable .docx zip archive)") from None
+        raise ReadError(path, f"not a {kind} (not a readable zip archive)") from None
     infos = archive.infolist()
-    if "word/document.xml" not in {info.filename for info in infos}:
-        raise ReadError(path, "not a Word document (the archive has no word/document.xml)")
+    if required is not None and required not in {info.filename for info in infos}:
+        raise ReadError(path, f"not a {kind} (the archive has no {required})")
     total = sum(info.file_size for info in infos)
     packed = sum(info.compress_size for info in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise ReadError(
             path,
-            f"the document unpacks to {total} bytes; the limit is {MAX_UNCOMPRESSED_BYTES}",
+            f"the archive unpacks to {total} bytes; the limit is {MAX_UNCOMPRESSED_BYTES}",
         )
     if total > RATIO_CHECK_FROM_BYTES and total > MAX_COMPRESSION_RATIO * max(packed, 1):
         raise ReadError(
@@ -157,7 +159,7 @@ def checked_copy(path: Path, data: bytes) -> bytes:
                     part = entry.read(info.file_size)  # bounded, whatever the entry holds
             except DAMAGED as exc:
                 raise ReadError(
-                    path, f"damaged Word document ({info.filename} does not unpack: {exc})"
+                    path, f"damaged {kind} ({info.filename} does not unpack: {exc})"
                 ) from None
             # Word never writes a DTD; one is an entity bomb or an external-entity attack
             if info.filename.endswith((".xml", ".rels")) and any(

@@ -1,4 +1,4 @@
-"""What a Word document carries besides text: embedded pictures and foot/endnotes.
+"""What a Word document (or a zipped page) carries besides text: pictures, foot/endnotes.
 
 Pictures: while mammoth converts, each picture gets a placeholder address (a relative
 `docx-picture-N`, which the converter keeps like any relative image); once the essay is
@@ -24,10 +24,23 @@ from pipeline.readers.footnote_html import NoteSection, label_of, note_ref
 
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_IMAGES_BYTES = 4 * 1024 * 1024
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# What the bytes are, not what the file claims: the signatures of the formats kept.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
 PLACEHOLDER = "docx-picture-"
 _NOTE_ID = re.compile(r"^(?:footnote|endnote)-\d+$")
 _BACK_LINK = re.compile(r"^(?:footnote|endnote)-ref-\d+$")
+
+
+def picture_type(data: bytes) -> str | None:
+    """The picture's media type read from its first bytes; None for anything else."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
 
 
 @dataclass
@@ -37,22 +50,24 @@ class EmbeddedPictures:
     uris: dict[str, str] = field(default_factory=dict)
     total: int = 0
 
-    def placeholder(self, image: Any) -> dict[str, str]:
-        """mammoth's image callback: the `<img>` attributes for one picture."""
-        content_type = str(image.content_type or "").lower()
-        if content_type == "image/jpg":
-            content_type = "image/jpeg"
-        if content_type not in IMAGE_TYPES:
-            return {}
-        with image.open() as stream:
-            data = stream.read(MAX_IMAGE_BYTES + 1)
-        if len(data) > MAX_IMAGE_BYTES or self.total + len(data) > MAX_IMAGES_BYTES:
-            return {}
+    def add(self, name: str, data: bytes) -> bool:
+        """Carry `data` for image address `name`, if it is a picture within the limits."""
+        content_type = picture_type(data)
+        if content_type is None or len(data) > MAX_IMAGE_BYTES:
+            return False
+        if self.total + len(data) > MAX_IMAGES_BYTES:
+            return False
         self.total += len(data)
-        name = f"{PLACEHOLDER}{len(self.uris) + 1}"
         encoded = base64.b64encode(data).decode("ascii")
         self.uris[name] = f"data:{content_type};base64,{encoded}"
-        return {"src": name}
+        return True
+
+    def placeholder(self, image: Any) -> dict[str, str]:
+        """mammoth's image callback: the `<img>` attributes for one picture."""
+        with image.open() as stream:
+            data = stream.read(MAX_IMAGE_BYTES + 1)
+        name = f"{PLACEHOLDER}{len(self.uris) + 1}"
+        return {"src": name} if self.add(name, data) else {}
 
     def embed(self, essay: Essay) -> Essay:
         """The essay with each placeholder address replaced by its picture."""
