@@ -37,15 +37,24 @@ def preview_settings(home: Path) -> Settings:
 NO_EMBEDDED_PICTURES = frozenset({"devto", "medium", "substack"})
 
 
-def embedded_picture_note(essay: Essay, platform: str) -> str | None:
-    """What a preview says when the essay carries pictures `platform` cannot take."""
+def picture_notes(essay: Essay, platform: str) -> list[str]:
+    """What a preview says about pictures `platform` cannot show as the essay carries them."""
+    notes: list[str] = []
     carried = [i for i in essay.images() if i.src.startswith("data:")]
-    if not carried or platform not in NO_EMBEDDED_PICTURES:
-        return None
-    return (
-        f"{len(carried)} picture(s) embedded in the document have no web address and cannot "
-        f"be shown on {platform}; put them online and link them in the document to keep them"
-    )
+    if carried and platform in NO_EMBEDDED_PICTURES:
+        notes.append(
+            f"{len(carried)} picture(s) embedded in the document have no web address and "
+            f"cannot be shown on {platform}; put them online and link them in the document "
+            "to keep them"
+        )
+    beside = [i.src for i in essay.images() if "://" not in i.src and ":" not in i.src[:12]]
+    if beside:
+        notes.append(
+            f"{len(beside)} picture(s) have a relative address ({beside[0]}) that only works "
+            "beside the original file and will not show once published; give them full web "
+            "addresses (a Google Doc: read its zipped download, which carries its pictures)"
+        )
+    return notes
 
 
 def preview(
@@ -69,9 +78,9 @@ def preview(
             link=link or essay.canonical_url,
         )
         entry: dict[str, Any] = {"platform": target.platform, "kind": target_kind(target).value}
-        note = embedded_picture_note(essay, target.platform)
-        if note:
-            entry["notes"] = [note]
+        notes = picture_notes(essay, target.platform)
+        if notes:
+            entry["notes"] = notes
         try:
             draft = cls.render(essay, ctx)
         except PublishError as exc:  # the essay cannot go there as it is: say why, go on

@@ -510,3 +510,21 @@ def test_a_zip_that_is_not_one_page_is_a_clear_read_error() -> None:
     for files in ({"a.html": b"<p>a</p>", "b.html": b"<p>b</p>"}, {"notes.txt": b"hello"}):
         with pytest.raises(ReadError, match="neither a Word document nor a zipped web page"):
             read_bytes(Path("two.zip"), zipped(files))
+
+
+def test_preview_says_when_pictures_only_work_beside_the_original_file(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    source = GOLDEN / "gdocs" / "allotment-ledger.html"
+    command = [sys.executable, "-m", "pipeline.cli", "--home", str(tmp_path), "preview"]
+    done = subprocess.run(
+        [*command, str(source), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    notes = [n for t in json.loads(done.stdout)["targets"].values() for n in t.get("notes", [])]
+    assert notes and all("relative address (images/image1.jpg)" in n for n in notes)
