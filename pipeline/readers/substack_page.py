@@ -105,7 +105,9 @@ def _ld_author(data: dict) -> str | None:
     authors = data.get("author")
     first = authors[0] if isinstance(authors, list) and authors else authors
     name = first.get("name") if isinstance(first, dict) else first
-    return str(name).strip() or None if name else None
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return " ".join(name.split())
 
 
 def _meta(soup: BeautifulSoup, path: Path) -> PageMeta:
