@@ -244,11 +244,12 @@ def trim(content: list[InlineNode]) -> list[InlineNode]:
         nodes.pop(0)
     while nodes and _blank(nodes[-1]):
         nodes.pop()
-    first, last = (nodes[0], nodes[-1]) if nodes else (None, None)
-    if isinstance(first, Run) and "code" not in first.marks:
+    first = nodes[0] if nodes else None
+    if isinstance(first, Run) and "code" not in first.marks and first.text[:1].isspace():
         nodes[0] = first.model_copy(update={"text": first.text.lstrip()})
-    if isinstance(last, Run) and "code" not in last.marks:
-        nodes[-1] = nodes[-1].model_copy(update={"text": nodes[-1].text.rstrip()})
+    last = nodes[-1] if nodes else None
+    if isinstance(last, Run) and "code" not in last.marks and last.text[-1:].isspace():
+        nodes[-1] = last.model_copy(update={"text": last.text.rstrip()})
     return nodes
 
 

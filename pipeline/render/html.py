@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import quote
 
 import nh3
@@ -231,7 +232,7 @@ class _Writer:
                 group_href = None
                 parts.append(self.note_ref(node))
                 continue
-            href = safe_href(node.href) if node.href else None
+            href = _safe_href(node.href) if node.href else None
             if isinstance(node, LineBreak):
                 href = group_href  # a break stays inside the link around it
             if href != group_href:
@@ -257,6 +258,12 @@ class _Writer:
             f'<sup class="footnote-ref" id="fnref-{_attr(ref.label)}{suffix}">'
             f'<a href="#fn-{_fragment(ref.label)}">{number}</a></sup>'
         )
+
+
+@lru_cache(maxsize=1024)
+def _safe_href(href: str) -> str | None:
+    """`safe_href`, remembered: an essay links to few targets, many times."""
+    return safe_href(href)
 
 
 def _image(image: Image) -> str:
@@ -289,11 +296,16 @@ def inline_html(content: Inline) -> str:
     return _Writer(()).inline(content)
 
 
+_INNERMOST_FIRST = tuple(reversed(MARK_ORDER))
+
+
 def _run(run: Run) -> str:
     text = _escape(run.text)
-    for mark in reversed([m for m in MARK_ORDER if m in run.marks]):
-        tag = MARK_TAGS[mark]
-        text = f"<{tag}>{text}</{tag}>"
+    if run.marks:
+        for mark in _INNERMOST_FIRST:
+            if mark in run.marks:
+                tag = MARK_TAGS[mark]
+                text = f"<{tag}>{text}</{tag}>"
     return text
 
 

@@ -358,8 +358,23 @@ def _link_groups(content: Inline) -> list[tuple[str | None, list[InlineNode]]]:
         if groups and groups[-1][0] == href:
             groups[-1][1].append(node)
         else:
+            _move_trailing_breaks_out(groups)
             groups.append((href, [node]))
+    _move_trailing_breaks_out(groups)
     return groups
+
+
+def _move_trailing_breaks_out(groups: list[tuple[str | None, list[InlineNode]]]) -> None:
+    """A break that ends a link's text goes after the link: `[a\\` + newline + `](u)` is no
+    line break in CommonMark."""
+    if not groups or groups[-1][0] is None:
+        return
+    nodes = groups[-1][1]
+    trailing: list[InlineNode] = []
+    while len(nodes) > 1 and isinstance(nodes[-1], LineBreak):
+        trailing.insert(0, nodes.pop())
+    if trailing:
+        groups.append((None, trailing))
 
 
 @dataclass(frozen=True)
