@@ -235,3 +235,10 @@ def test_strike_sub_and_superscript_and_the_table_are_in_the_essay() -> None:
     assert {("3", ("sup",)), ("£200", ("strike",)), ("2", ("sub",))} <= marks
     table = next(b for b in read.blocks if isinstance(b, Table))
     assert table.width() == 3 and len([table.header, *table.rows]) >= 3
+
+
+def test_a_caption_style_paragraph_under_a_picture_is_its_caption() -> None:
+    pictures = images(essay("orchard-pictures-footnotes"))
+    assert [p.caption for p in pictures] == ["The orchard in February, before pruning.", ""]
+    text = "\n".join(block_text(b) for b in essay("orchard-pictures-footnotes").blocks)
+    assert text.count("The orchard in February") == 1

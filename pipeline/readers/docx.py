@@ -27,7 +27,7 @@ import mammoth
 
 from pipeline.document import Essay, plain
 from pipeline.errors import ReadError
-from pipeline.readers.docx_media import EmbeddedPictures, rewrite_notes
+from pipeline.readers.docx_media import EmbeddedPictures, attach_captions, rewrite_notes
 from pipeline.readers.html import parse_date, unique_tags
 from pipeline.readers.html_blocks import BlockWalker, parse_html, text_of
 from pipeline.readers.promo import split_promo
@@ -42,6 +42,7 @@ RATIO_CHECK_FROM_BYTES = 1024 * 1024
 STYLE_MAP = """
 p[style-name='Title'] => h1.docx-title:fresh
 p[style-name='Subtitle'] => p.docx-subtitle:fresh
+p[style-name='Caption'] => p.docx-caption:fresh
 p[style-name='Quote'] => blockquote > p:fresh
 p[style-name='Intense Quote'] => blockquote > p:fresh
 p[style-name='Code'] => pre:separator('\\n')
@@ -92,6 +93,7 @@ def read(path: Path, data: bytes) -> Essay:
     soup = parse_html(result.value, path)
     root = soup.body or soup
     rewrite_notes(soup, root)
+    attach_captions(soup, root)
     walker = BlockWalker(DOCX_HEADING_LEVELS)
 
     title_tag = root.select_one("h1.docx-title")

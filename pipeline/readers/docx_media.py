@@ -115,3 +115,25 @@ def rewrite_notes(soup: BeautifulSoup, root: Tag) -> None:
         if isinstance(listing, Tag) and not listing.find("li"):
             listing.decompose()
     section.append_to(root)
+
+
+def attach_captions(soup: BeautifulSoup, root: Tag) -> None:
+    """A Caption-style paragraph right after a picture becomes that picture's caption."""
+    for caption in root.select("p.docx-caption"):
+        previous = caption.find_previous_sibling(True)
+        picture = previous.find("img") if isinstance(previous, Tag) else None
+        if (
+            not isinstance(previous, Tag)
+            or not isinstance(picture, Tag)
+            or previous.get_text(strip=True)
+        ):
+            del caption["class"]  # a caption with no picture above it stays a paragraph
+            continue
+        figure = soup.new_tag("figure")
+        figure.append(picture.extract())
+        label = soup.new_tag("figcaption")
+        for child in list(caption.children):
+            label.append(child.extract())
+        figure.append(label)
+        previous.replace_with(figure)
+        caption.decompose()

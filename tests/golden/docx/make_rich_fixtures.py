@@ -129,6 +129,7 @@ def make_orchard() -> docx.Document:
         opening, "The chapel's records mention “twelve trees from Hereford” and no names."
     )
     add_picture(document, png(48, 32, (96, 140, 60)), "Five gnarled apple trees in long grass")
+    document.add_paragraph("The orchard in February, before pruning.", style="Caption")
     document.add_paragraph("Choosing scion wood", style="Heading 1")
     choose = document.add_paragraph("Cut pencil-thick shoots in January, while the tree sleeps")
     notes.reference(choose, "Store them wrapped in damp newspaper in the fridge until March.")
