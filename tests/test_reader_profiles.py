@@ -528,3 +528,19 @@ def test_preview_says_when_pictures_only_work_beside_the_original_file(tmp_path:
     assert done.returncode == 0, done.stderr
     notes = [n for t in json.loads(done.stdout)["targets"].values() for n in t.get("notes", [])]
     assert notes and all("relative address (images/image1.jpg)" in n for n in notes)
+
+
+def test_docs_clipboard_html_is_not_all_bold_and_keeps_its_styled_marks() -> None:
+    essay = read_html(
+        '<html><body><meta charset="utf-8"><b style="font-weight:normal;" '
+        'id="docs-internal-guid-5f1c2a7e-7fff-3b1d-9a61-0c2a5b8e4d10">'
+        '<h1 dir="ltr"><span style="font-size:20pt;font-weight:400">Tide Tables</span></h1>'
+        '<p dir="ltr"><span style="font-weight:400">Read them the </span>'
+        '<span style="font-weight:700">night before</span><span style="font-weight:400">, '
+        'not on the quay; the </span><span style="font-style:italic">harbour</span>'
+        '<span style="font-weight:400"> office closes at six.</span></p></b></body></html>',
+        "pasted.html",
+    )
+    assert essay.title == "Tide Tables" and essay.source_format == "google-docs"
+    assert marked(essay, "strong") == ["night before"]
+    assert marked(essay, "em") == ["harbour"]

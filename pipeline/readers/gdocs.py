@@ -1,5 +1,8 @@
 """Google Docs "File → Download → Web page" export → plain HTML for the generic converter.
 
+(Docs' clipboard HTML, a document copied and saved as a page, is recognised too: its marks
+are inline styles, read the same way, inside one wrapper that is not bold.)
+
 The export styles everything with generated classes (`.c7{font-weight:700}`) in one
 `<style>` block, so bold and italic are invisible to a converter that reads tags. It also
 writes each list level as its own sibling list (`<ul class="lst-kix_x-1">` after
@@ -21,6 +24,9 @@ from pipeline.readers.page_profile import PageMeta, Profiled
 
 _CLASS_RULE = re.compile(r"\.([\w-]+)\s*\{([^}]*)\}")
 _LIST_CLASS = re.compile(r"^lst-kix_(?P<id>[\w]+)-(?P<level>\d+)$")
+# Docs' clipboard HTML (copied from a document, saved as a page) wraps everything in one
+# `<b style="font-weight:normal" id="docs-internal-guid-…">`: a wrapper, not bold.
+_PASTED = "b[id^=docs-internal-guid]"
 _COMMENT_ID = re.compile(r"^cmnt\d+$")
 _MONOSPACE = re.compile(r"courier|consolas|mono|menlo|monaco", re.IGNORECASE)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -37,7 +43,7 @@ _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
 def matches(soup: BeautifulSoup) -> bool:
     """A Google Docs export: `body.doc-content`, or generated `.cN{}` classes with lists,
     comments, footnotes or wrapped links only Docs writes."""
-    if soup.select_one("body.doc-content"):
+    if soup.select_one("body.doc-content") or soup.select_one(_PASTED):
         return True
     style = " ".join(tag.get_text() for tag in soup.find_all("style"))
     if not re.search(r"\.c\d+\s*\{", style):
@@ -53,6 +59,8 @@ def normalise(soup: BeautifulSoup, path: Path) -> Profiled:
     """The export's body as plain HTML, with its Title and Subtitle as metadata."""
     marks = _class_marks(soup)
     body = soup.body or soup
+    for wrapper in body.select(_PASTED):
+        wrapper.unwrap()
     _drop_comments(body)
     notes = _collect_footnotes(soup, body)
     title = _take_paragraph(body, "p.title")
