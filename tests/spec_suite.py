@@ -9,15 +9,12 @@ attributes are compared sorted, and `<br />` equals `<br>`.
 
 from __future__ import annotations
 
-import fcntl
 import html
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from tests.servers.cache import CACHE
+from tests.npm_packages import npm_package
 
 SPEC_VERSION = "0.31.2"
 _EXAMPLE = re.compile(
@@ -36,26 +33,9 @@ class Example:
 
 
 def spec_text() -> str:
-    """spec.txt from `commonmark-spec`, installed under a file lock on first use."""
-    root = CACHE / f"commonmark-spec-{SPEC_VERSION}"
-    spec = root / "node_modules/commonmark-spec/spec.txt"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "commonmark-spec.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not spec.exists():
-            npm = shutil.which("npm")
-            if npm is None:
-                raise RuntimeError("npm is needed to install the CommonMark spec examples")
-            root.mkdir(parents=True, exist_ok=True)
-            subprocess.run([npm, "init", "-y"], cwd=root, check=True, capture_output=True)
-            subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", f"commonmark-spec@{SPEC_VERSION}"],
-                cwd=root,
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-    return spec.read_text(encoding="utf-8")
+    """spec.txt from the `commonmark-spec` package."""
+    package = npm_package("commonmark-spec", SPEC_VERSION)
+    return (package / "spec.txt").read_text(encoding="utf-8")
 
 
 def examples() -> list[Example]:

@@ -7,7 +7,6 @@ run of the checker: zero errors.
 
 from __future__ import annotations
 
-import fcntl
 import html
 import json
 import re
@@ -21,7 +20,7 @@ from pipeline.document import Essay
 from pipeline.readers import read_file
 from pipeline.render.html import render_html
 from pipeline.render.parts import blocks_for
-from tests.servers.cache import CACHE
+from tests.npm_packages import npm_package
 from tests.test_commonmark_spec import publish, spec
 from tests.test_markdown_gfm import NOTES, TABLE, essay
 
@@ -33,26 +32,7 @@ AUTHORS_OUTLINE = re.compile(r"^The heading .* skipping \d+ heading levels?\.$")
 
 
 def vnu_jar() -> Path:
-    """vnu.jar from the npm package, installed once into the test cache under a lock."""
-    root = CACHE / f"vnu-jar-{VNU_VERSION}"
-    jar = root / "node_modules/vnu-jar/build/dist/vnu.jar"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / f"vnu-jar-{VNU_VERSION}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not jar.exists():
-            npm = shutil.which("npm")
-            if npm is None:
-                raise RuntimeError("npm is needed to install the W3C Nu checker (vnu-jar)")
-            root.mkdir(parents=True, exist_ok=True)
-            subprocess.run([npm, "init", "-y"], cwd=root, check=True, capture_output=True)
-            subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", f"vnu-jar@{VNU_VERSION}"],
-                cwd=root,
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-    return jar
+    return npm_package("vnu-jar", VNU_VERSION) / "build/dist/vnu.jar"
 
 
 def document(title: str, body: str) -> str:

@@ -67,7 +67,7 @@ DROPPED_TAGS = _tags(
 )
 CONTAINER_TAGS = _tags(
     "html body div section article main header footer aside center details summary",
-    "address hgroup fieldset dl dt dd thead tbody tfoot caption picture p",
+    "address hgroup fieldset dl dt dd thead tbody tfoot caption p",
 )
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BLOCK_TAGS = CONTAINER_TAGS | frozenset(
@@ -166,13 +166,14 @@ def _note_picture_sources(root: Tag) -> None:
     """A `<picture>` whose `<img>` has no usable `src` takes its first source's best one."""
     for picture in root.find_all("picture"):
         img = picture.find("img")
-        if not isinstance(img, Tag) or safe_src(_image_src(img)):
-            continue
+        if isinstance(img, Tag) and not safe_src(_image_src(img)):
+            for source in picture.find_all("source"):
+                best = best_srcset_candidate(_attr(source, "srcset"))
+                if best:
+                    img["src"] = best
+                    break
         for source in picture.find_all("source"):
-            best = best_srcset_candidate(_attr(source, "srcset"))
-            if best:
-                img["src"] = best
-                break
+            source.unwrap()  # lxml may nest the <img> inside a <source> it does not know
 
 
 def best_srcset_candidate(srcset: str | None) -> str | None:
@@ -283,18 +284,12 @@ class InlineBuffer:
                 text = text[1:]
             out.append([text, piece.marks, piece.href, None])
         # trim the paragraph's ends: blank text and breaks
-        while (
-            (out
-            and out[0][3] is None
-            and not out[0][0].strip())
-            or (out and isinstance(out[0][3], LineBreak))
+        while (out and out[0][3] is None and not out[0][0].strip()) or (
+            out and isinstance(out[0][3], LineBreak)
         ):
             out.pop(0)
-        while (
-            (out
-            and out[-1][3] is None
-            and not out[-1][0].strip())
-            or (out and isinstance(out[-1][3], LineBreak))
+        while (out and out[-1][3] is None and not out[-1][0].strip()) or (
+            out and isinstance(out[-1][3], LineBreak)
         ):
             out.pop()
         if not out:
