@@ -51,6 +51,7 @@ from markdown_it import MarkdownIt
 from pipeline.document import Essay
 from pipeline.errors import ReadError
 from pipeline.readers import docx, feed, html, markdown, medium_text, read_bytes
+from pipeline.readers.hygiene import INLINE_IMAGE
 from pipeline.render.html import render_html
 from pipeline.render.markdown import render_markdown
 from pipeline.render.telegram import render_telegram_html
@@ -111,6 +112,8 @@ class _MarkupAudit(HTMLParser):
         for name, value in attrs:
             if name.startswith("on") or name in {"style", "srcdoc", "srcset"}:
                 self.problems.append(f"<{tag} {name}=>")
+            elif tag == "img" and name == "src" and value and INLINE_IMAGE.match(value):
+                continue  # a raster picture carried in the page (a Word document's)
             elif name in _URL_ATTRS and value is not None:
                 scheme = _SCHEME.match(_URL_IGNORED.sub("", value))
                 if scheme and scheme.group(1).lower() not in _SAFE_SCHEMES:

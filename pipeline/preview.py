@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors import REGISTRY, connector_class
 from connectors.base import Kind, PublishError, RenderContext
-from pipeline.document import summarize
+from pipeline.document import Essay, summarize
 from pipeline.errors import CrosspostError
 from pipeline.links import announced_link
 from pipeline.planner import plan, target_kind, target_options
@@ -35,6 +35,31 @@ def preview_settings(home: Path) -> Settings:
             for name in REGISTRY
         }
     )
+
+
+# Destinations whose body is Markdown or an editor document: an image there must have a web
+# address, so a picture carried inside the essay (a Word document's) cannot go with it.
+NO_EMBEDDED_PICTURES = frozenset({"devto", "medium", "substack"})
+
+
+def picture_notes(essay: Essay, platform: str) -> list[str]:
+    """What a preview says about pictures `platform` cannot show as the essay carries them."""
+    notes: list[str] = []
+    carried = [i for i in essay.images() if i.src.startswith("data:")]
+    if carried and platform in NO_EMBEDDED_PICTURES:
+        notes.append(
+            f"{len(carried)} picture(s) embedded in the document have no web address and "
+            f"cannot be shown on {platform}; put them online and link them in the document "
+            "to keep them"
+        )
+    beside = [i.src for i in essay.images() if "://" not in i.src and ":" not in i.src[:12]]
+    if beside:
+        notes.append(
+            f"{len(beside)} picture(s) have a relative address ({beside[0]}) that only works "
+            "beside the original file and will not show once published; give them full web "
+            "addresses (a Google Doc: read its zipped download, which carries its pictures)"
+        )
+    return notes
 
 
 def preview(
@@ -74,6 +99,9 @@ def preview(
                 "placeholder": bool(announced.slot) and not link,
                 "from": "--link" if link else announced.source,
             }
+        notes = picture_notes(essay, target.platform)
+        if notes:
+            entry["notes"] = notes
         try:
             draft = cls.render(essay, ctx)
         except PublishError as exc:  # the essay cannot go there as it is: say why, go on
@@ -120,6 +148,7 @@ def preview_table(result: dict[str, Any]) -> str:
                     else f" ({shown['from']})"
                 )
             )
+        lines.extend(f"  note: {note}" for note in target.get("notes", []))
         for index, post in enumerate(target["posts"], 1):
             fits = ""
             if post["limit"] is not None and post["length"] is not None:

@@ -18,7 +18,7 @@ from tests.golden_helpers import check_golden
 GOLDEN = Path(__file__).parent / "golden"
 INPUTS = sorted(
     p
-    for folder in ("readers", "html", "docx")
+    for folder in ("readers", "html", "docx", "gdocs", "substack", "medium")
     for p in (GOLDEN / folder).iterdir()
     if p.suffix in {".md", ".txt", ".html", ".docx"}
 )

@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.document import Code, Heading, Image, ListBlock, Quote, block_text, plain
 from pipeline.errors import ReadError
-from pipeline.readers.feed import FeedEntry, read_feed, strip_tracking
+from pipeline.readers.feed import FeedEntry, read_feed
+from pipeline.readers.hygiene import clean_href
 from tests.golden_helpers import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "feed"
@@ -226,4 +227,4 @@ def test_valid_feed_without_items_is_empty() -> None:
     ],
 )
 def test_strip_tracking_removes_only_tracking_parameters(url: str, expected: str | None) -> None:
-    assert strip_tracking(url) == expected
+    assert clean_href(url) == expected

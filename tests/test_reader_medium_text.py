@@ -141,13 +141,15 @@ def test_plain_note_keeps_every_line_and_bolds_nothing() -> None:
     ]
 
 
-def test_markdown_links_become_links_and_bare_urls_stay_text() -> None:
+def test_markdown_links_and_bare_urls_become_links_without_trailing_punctuation() -> None:
     essay = read("T\n\nSee [the map](https://x.org/m) or https://x.org/raw.\n")
     runs = essay.blocks[0].content
     assert [(r.text, r.href) for r in runs] == [
         ("See ", None),
         ("the map", "https://x.org/m"),
-        (" or https://x.org/raw.", None),
+        (" or ", None),
+        ("https://x.org/raw", "https://x.org/raw"),
+        (".", None),
     ]
 
 

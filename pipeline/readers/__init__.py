@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipeline.document import Essay
 from pipeline.errors import ReadError
+from pipeline.readers.hygiene import clean_essay
 
 Reader = Callable[[Path, bytes], Essay]
 
@@ -52,6 +53,10 @@ def choose_reader(path: Path, data: bytes) -> Reader:
             from pipeline.readers import docx
 
             return docx.read
+        if suffix == ".zip":  # Google Docs' "Web page (.html, zipped)"
+            from pipeline.readers import zipped_page
+
+            return zipped_page.read
         raise ReadError(path, "a zip archive that is not a Word document")
     if suffix == ".docx":
         raise ReadError(path, "has a .docx name but is not a Word document (not a zip archive)")
@@ -70,7 +75,7 @@ def choose_reader(path: Path, data: bytes) -> Reader:
         from pipeline.readers import medium_text
 
         return medium_text.read
-    raise ReadError(path, f"unsupported file type {suffix!r}; use .md, .txt, .html or .docx")
+    raise ReadError(path, f"unsupported file type {suffix!r}; use .md, .txt, .html, .zip or .docx")
 
 
 def read_bytes(path: Path, data: bytes) -> Essay:
@@ -88,6 +93,7 @@ def read_bytes(path: Path, data: bytes) -> Essay:
         raise
     except Exception as exc:  # any parser failure becomes one clear error type
         raise ReadError(path, f"could not be parsed: {exc}") from exc
+    essay = clean_essay(essay)
     if not essay.title.strip():
         raise ReadError(path, "no title found (give it a first line, a front-matter title or h1)")
     return essay

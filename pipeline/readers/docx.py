@@ -1,5 +1,11 @@
 """DOCX → Essay: mammoth turns Word's styles into HTML, the shared walker does the rest.
 
+Embedded pictures have no address on the web, so each one is carried in the essay as a
+`data:` URI (PNG, JPEG, GIF or WebP, each at most `MAX_IMAGE_BYTES`, all together at most
+`MAX_IMAGES_BYTES`), with the alt text Word keeps; a picture over the limits, or in
+another format, is left out. Footnotes and endnotes arrive from mammoth as `[n]` marks and
+a list at the end; they are rewritten in the footnote convention the converter reads.
+
 Word documents are zip archives from strangers, so the archive is checked before any XML
 is parsed: it must hold `word/document.xml`, stay under 50 MB uncompressed, not compress
 suspiciously well (a zip bomb), unpack without errors and declare no DTD in any XML part
@@ -21,6 +27,7 @@ import mammoth
 
 from pipeline.document import Essay, plain
 from pipeline.errors import ReadError
+from pipeline.readers.docx_media import EmbeddedPictures, attach_captions, rewrite_notes
 from pipeline.readers.html import parse_date, unique_tags
 from pipeline.readers.html_blocks import BlockWalker, parse_html, text_of
 from pipeline.readers.promo import split_promo
@@ -35,6 +42,7 @@ RATIO_CHECK_FROM_BYTES = 1024 * 1024
 STYLE_MAP = """
 p[style-name='Title'] => h1.docx-title:fresh
 p[style-name='Subtitle'] => p.docx-subtitle:fresh
+p[style-name='Caption'] => p.docx-caption:fresh
 p[style-name='Quote'] => blockquote > p:fresh
 p[style-name='Intense Quote'] => blockquote > p:fresh
 p[style-name='Code'] => pre:separator('\\n')
@@ -73,17 +81,19 @@ def read(path: Path, data: bytes) -> Essay:
     """Read a Word document; `ReadError` for anything that is not a safe .docx."""
     checked = checked_copy(path, data)  # parsers see this copy, never `data` itself
     core = core_properties(path, zipfile.ZipFile(io.BytesIO(checked)))
+    pictures = EmbeddedPictures()
     try:
         result = mammoth.convert_to_html(
             io.BytesIO(checked),
             style_map=STYLE_MAP,
-            # embedded pictures would arrive as data: URIs, which essays never carry
-            convert_image=mammoth.images.img_element(lambda image: {}),
+            convert_image=mammoth.images.img_element(pictures.placeholder),
         )
     except DAMAGED as exc:  # a part that does not unpack, or XML that does not parse
         raise ReadError(path, f"damaged Word document ({exc})") from None
     soup = parse_html(result.value, path)
     root = soup.body or soup
+    rewrite_notes(soup, root)
+    attach_captions(soup, root)
     walker = BlockWalker(DOCX_HEADING_LEVELS)
 
     title_tag = root.select_one("h1.docx-title")
@@ -99,20 +109,24 @@ def read(path: Path, data: bytes) -> Essay:
         subtitle_tag.decompose()
 
     blocks, promo = split_promo(walker.blocks(root))
-    return Essay(
+    essay = Essay(
         title=title or core.title or path.stem,
         subtitle=subtitle or None,
         author=core.author,
         published=core.created,
         tags=core.keywords,
         blocks=blocks,
+        footnotes=walker.footnotes,
         promo=promo,
         source_format="docx",
     )
+    return pictures.embed(essay)
 
 
-def checked_copy(path: Path, data: bytes) -> bytes:
-    """A checked, uncompressed copy of the archive: a Word document and not a zip bomb.
+def checked_copy(
+    path: Path, data: bytes, kind: str = "Word document", required: str | None = "word/document.xml"
+) -> bytes:
+    """A checked, uncompressed copy of the archive: a `kind` (holding `required`), not a bomb.
 
     Headers can lie about sizes, and zipfile's `read()` inflates a whole entry at once
     before cutting it to the declared size, so a 1 MB entry claiming 1 KB could take
@@ -122,16 +136,16 @@ def checked_copy(path: Path, data: bytes) -> bytes:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
-        raise ReadError(path, "not a Word document (not a readable .docx zip archive)") from None
+        raise ReadError(path, f"not a {kind} (not a readable zip archive)") from None
     infos = archive.infolist()
-    if "word/document.xml" not in {info.filename for info in infos}:
-        raise ReadError(path, "not a Word document (the archive has no word/document.xml)")
+    if required is not None and required not in {info.filename for info in infos}:
+        raise ReadError(path, f"not a {kind} (the archive has no {required})")
     total = sum(info.file_size for info in infos)
     packed = sum(info.compress_size for info in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise ReadError(
             path,
-            f"the document unpacks to {total} bytes; the limit is {MAX_UNCOMPRESSED_BYTES}",
+            f"the archive unpacks to {total} bytes; the limit is {MAX_UNCOMPRESSED_BYTES}",
         )
     if total > RATIO_CHECK_FROM_BYTES and total > MAX_COMPRESSION_RATIO * max(packed, 1):
         raise ReadError(
@@ -147,7 +161,7 @@ def checked_copy(path: Path, data: bytes) -> bytes:
                     part = entry.read(info.file_size)  # bounded, whatever the entry holds
             except DAMAGED as exc:
                 raise ReadError(
-                    path, f"damaged Word document ({info.filename} does not unpack: {exc})"
+                    path, f"damaged {kind} ({info.filename} does not unpack: {exc})"
                 ) from None
             # Word never writes a DTD; one is an entity bomb or an external-entity attack
             if info.filename.endswith((".xml", ".rels")) and any(

@@ -14,21 +14,22 @@ import re
 import time
 from datetime import UTC, datetime
 from html import escape
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import feedparser
 from pydantic import BaseModel
 
 from pipeline.document import Block, Essay, Paragraph, Rule, plain
 from pipeline.errors import ReadError
+from pipeline.readers import substack_page
 from pipeline.readers.html import MEDIUM_HEADING_LEVELS, unique_tags
 from pipeline.readers.html_blocks import (
     GENERIC_HEADING_LEVELS,
     BlockWalker,
     drop_leading_title,
     parse_html,
-    safe_href,
 )
+from pipeline.readers.hygiene import clean_essay, clean_href, clean_text
 from pipeline.readers.promo import split_promo
 
 _MEDIUM_TRAILER = re.compile(r"\bwas originally published in\b.*\bon Medium\b", re.IGNORECASE)
@@ -61,7 +62,7 @@ def read_feed(data: bytes) -> list[FeedEntry]:
 
 def _entry(entry: feedparser.FeedParserDict, medium_feed: bool) -> FeedEntry:
     link = entry.get("link")
-    canonical = strip_tracking(link) if link else None
+    canonical = clean_href(link) if link else None
     medium = medium_feed or bool(canonical and "medium.com" in urlsplit(canonical).netloc)
     title = str(entry.get("title") or "").strip()
 
@@ -72,13 +73,19 @@ def _entry(entry: feedparser.FeedParserDict, medium_feed: bool) -> FeedEntry:
             img.decompose()
     for teaser_link in soup.select(".medium-feed-link"):
         teaser_link.decompose()
+    substack = substack_page.matches(soup)
+    if substack:  # a Substack feed carries the post's body markup; its subtitle is the summary
+        substack_page.clean_body(soup, soup.body or soup)
     walker = BlockWalker(MEDIUM_HEADING_LEVELS if medium else GENERIC_HEADING_LEVELS)
     blocks, subtitle = drop_leading_title(walker.blocks(soup.body or soup), title)
+    if substack and entry.get("content") and not subtitle:
+        summary = " ".join(str(entry.get("summary") or "").split())
+        subtitle = summary if 0 < len(summary) <= 300 and "<" not in summary else None
     blocks, promo = split_promo(_drop_chrome(blocks))
 
     published = _timestamp(entry, "published_parsed") or _timestamp(entry, "updated_parsed")
     essay = Essay(
-        title=title or (canonical or "untitled"),
+        title=clean_text(title) or (canonical or "untitled"),
         subtitle=subtitle,
         author=str(entry.get("author") or "").strip() or None,
         published=published.date() if published else None,
@@ -90,7 +97,9 @@ def _entry(entry: feedparser.FeedParserDict, medium_feed: bool) -> FeedEntry:
         source_format="feed",
     )
     guid = str(entry.get("id") or canonical or title)
-    return FeedEntry(guid=guid, essay=essay, updated=_timestamp(entry, "updated_parsed"))
+    return FeedEntry(
+        guid=guid, essay=clean_essay(essay), updated=_timestamp(entry, "updated_parsed")
+    )
 
 
 def _content_html(entry: feedparser.FeedParserDict) -> str:
@@ -128,17 +137,3 @@ def _timestamp(entry: feedparser.FeedParserDict, key: str) -> datetime | None:
     if not parsed:
         return None
     return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-
-
-def strip_tracking(url: str) -> str | None:
-    """The link without Medium's `?source=rss-…` and `utm_*` parameters; None if unsafe."""
-    safe = safe_href(url)
-    if not safe:
-        return None
-    parts = urlsplit(safe)
-    query = [
-        (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not key.lower().startswith("utm_") and not (key == "source" and value.startswith("rss"))
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query)))

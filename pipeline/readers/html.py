@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup, Tag
 
 from pipeline.document import Block, Essay, Rule, plain
 from pipeline.errors import ReadError
-from pipeline.readers import decode_text
+from pipeline.readers import decode_text, gdocs, substack_page
 from pipeline.readers.html_blocks import (
     BlockWalker,
     drop_leading_title,
@@ -26,6 +26,7 @@ from pipeline.readers.html_blocks import (
     safe_href,
     text_of,
 )
+from pipeline.readers.page_profile import Profiled
 from pipeline.readers.promo import split_promo
 
 # Medium uses h3 for section headings and h4 for sub-sections (the title is also an h3,
@@ -37,11 +38,37 @@ _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w-]+)", re.IGNORECASE)
 
 
 def read(path: Path, data: bytes) -> Essay:
-    """Read an HTML file: Medium export when it looks like one, a generic article otherwise."""
+    """Read an HTML file: a known kind of page through its profile, a Medium export when it
+    looks like one, a generic article otherwise."""
     soup = parse_html(decode_html(path, data), path)
+    for profile in (gdocs, substack_page):
+        if profile.matches(soup):
+            return read_profiled(profile.normalise(soup, path))
     if is_medium_export(soup):
         return read_medium_export(soup, path)
     return read_generic(soup, path)
+
+
+def read_profiled(profiled: Profiled) -> Essay:
+    """A profile's normalised body through the generic converter, with the profile's metadata."""
+    meta = profiled.meta
+    walker = BlockWalker()
+    blocks, leading_subtitle = drop_leading_title(walker.blocks(profiled.root), meta.title)
+    blocks, promo = split_promo(_trim_rules(blocks))
+    return Essay(
+        title=meta.title,
+        subtitle=meta.subtitle or leading_subtitle,
+        author=meta.author,
+        published=meta.published,
+        tags=meta.tags,
+        canonical_url=meta.canonical_url,
+        language=meta.language,
+        slug=meta.slug,
+        blocks=blocks,
+        footnotes=walker.footnotes,
+        promo=promo,
+        source_format=profiled.source_format,
+    )
 
 
 def decode_html(path: Path, data: bytes) -> str:

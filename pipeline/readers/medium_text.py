@@ -31,6 +31,7 @@ from pipeline.document import (
     ListItem,
     Paragraph,
     RelatedLink,
+    Rule,
     Run,
     lines_to_breaks,
 )
@@ -67,6 +68,14 @@ _ITEM = re.compile(
 )
 _HEADING = re.compile(r"^\d{1,2}[.)]\s+\S.{0,98}$")
 _LABEL = re.compile(r"^(?P<label>[^:\n]{1,80}:)(?P<rest>\s+\S.*)$", re.S)
+# A section break typed or pasted as a line of its own: "* * *", "***", ". . .", "• • •".
+_RULE = re.compile(r"^\s*(?:[*•·∙.]\s*){3,}$")
+# An image credit whose picture the copy lost: "Photo by Jane Doe on Unsplash".
+_CREDIT = re.compile(
+    r"^(?:Photo|Image|Illustration|Picture|Cover image|Header image)"
+    r"(?:\s+\w+){0,2}\s+(?:by|from|via|courtesy of|credit:?)\s+\S.{0,118}$",
+    re.IGNORECASE,
+)
 _SMALL_WORDS = {
     "a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to",
     "vs", "with",
@@ -176,7 +185,25 @@ def _medium_body(lines: list[str], header: _Header) -> list[str]:
         not body[-1].strip() or _is_chrome(body[-1]) or body[-1].strip() == header.author
     ):
         body.pop()
-    return [line for line in body if line.strip().lower() not in _EVERYWHERE]
+    return [
+        line
+        for line in body
+        if line.strip().lower() not in _EVERYWHERE and not _is_credit(line.strip())
+    ]
+
+
+_STOCK_SITES = re.compile(
+    r"\b(?:on|via|from) (?:Unsplash|Pexels|Pixabay|Getty Images|Shutterstock)$"
+)
+
+
+def _is_credit(line: str) -> bool:
+    """An image credit the copy left without its image ("Photo by Jane Doe on Unsplash")."""
+    if not _CREDIT.match(line):
+        return False
+    return bool(_STOCK_SITES.search(line)) or (
+        len(line.split()) <= 12 and not line.endswith((".", "!", "?", ":"))
+    )
 
 
 def _related(lines: list[str]) -> tuple[list[str], list[RelatedLink]]:
@@ -200,20 +227,36 @@ def _lead_in(text: str, title_case: bool) -> re.Match[str] | None:
     With `title_case`, every word but small ones must start with a capital, so a sentence
     such as "The outcome: predictable." is not mistaken for a label; without it only the
     first word must (for lists whose items all open with a label, "Rolling stock: …").
+    A sentence-case label ("Ship-to-shore cranes (STS):") still counts when it is short
+    and a whole sentence or more follows it: that is how a bolded lead-in reads.
     """
     match = _LABEL.match(text)
     if match is None:
         return None
-    words = match["label"].removesuffix(":").split()
-    if not 1 <= len(words) <= 8 or re.search(r"[.!?]\s|https?|[\[\]()]", match["label"]):
+    label = match["label"].removesuffix(":")
+    words = label.split()
+    if not 1 <= len(words) <= 8 or re.search(r"[.!?]\s|https?|[\[\]]", label):
         return None
-    for position, word in enumerate(words):
-        initial = word.lstrip("“”\"'‘’«(")[:1]
-        if position == 0 and not initial.isupper() and not initial.isdigit():
-            return None
-        if title_case and initial.islower() and word.lower() not in _SMALL_WORDS:
-            return None
+    if label.count("(") != label.count(")"):
+        return None
+    if not (_initial(words[0]).isupper() or _initial(words[0]).isdigit()):
+        return None
+    outside_parentheses = re.sub(r"\([^()]*\)", "", label).split()
+    title_cased = all(
+        not _initial(word).islower() or word.lower() in _SMALL_WORDS for word in outside_parentheses
+    )
+    if title_case and not title_cased and not _sentence_case_label(words, match["rest"]):
+        return None
     return match
+
+
+def _initial(word: str) -> str:
+    return word.lstrip("“”\"'‘’«(")[:1]
+
+
+def _sentence_case_label(words: list[str], rest: str) -> bool:
+    """A sentence-case lead-in: at most five words, then at least six words of sentence."""
+    return len(words) <= 5 and len(rest.split()) >= 6 and rest.rstrip().endswith((".", "!", "?"))
 
 
 def _content(text: str, medium: bool, title_case: bool = True) -> Inline:
@@ -255,9 +298,11 @@ def _lists(entries: list[_Entry], medium: bool) -> list[ListBlock]:
 
 def _group_blocks(group: list[str], medium: bool) -> list[Block]:
     """One blank-line-separated group of lines → paragraphs, lists, or a section heading."""
+    if len(group) == 1 and _RULE.match(group[0]):
+        return [Rule()]
     if medium and len(group) == 1 and group[0] == group[0].lstrip():
         text = group[0].strip()
-        if _HEADING.match(text) and not text.endswith((".", "!", "?", ":", ";", ",")):
+        if _HEADING.match(text) and not text.endswith((".", "!", ":", ";", ",")):
             return [Heading(level=2, content=parse_inline(text))]
     blocks: list[Block] = []
     lines: list[str] = []
@@ -324,7 +369,8 @@ def parse_blocks(lines: list[str], medium: bool) -> list[Block]:
 
 def read(path: Path, data: bytes) -> Essay:
     """Read a Medium copy or a plain-text note."""
-    lines = decode_text(path, data).split("\n")
+    # U+FFFC is what macOS pastes where an image was: the line it sat on is empty
+    lines = decode_text(path, data).replace("\ufffc", "").split("\n")
     header = _header(lines)
     body = _medium_body(lines, header) if header.medium else lines[header.body_start :]
     body, related = _related(body)
