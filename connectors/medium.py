@@ -57,6 +57,7 @@ from pipeline.document import Essay, Heading, Run
 from pipeline.render.composer import shorten
 from pipeline.render.html import render_html
 from pipeline.render.markdown import render_markdown
+from pipeline.render.outline import nested_headings
 from pipeline.render.parts import blocks_for
 
 MAX_TITLE = 100
@@ -102,7 +103,8 @@ class Medium(Connector):
         fmt = _choice(options.get("format", "html"), FORMATS, "format")
         status = _choice(options.get("publish_status", "public"), STATUSES, "publish_status")
         # The title shows on the page only when it is part of the content.
-        blocks = [Heading(level=1, content=[Run(text=essay.title)]), *blocks_for(essay, "blog")]
+        body_blocks = nested_headings(blocks_for(essay, "blog"), top=2)  # below the <h1>
+        blocks = [Heading(level=1, content=[Run(text=essay.title)]), *body_blocks]
         content = render_html(blocks) if fmt == "html" else render_markdown(blocks)
         body: dict[str, Any] = {
             "title": shorten(essay.title.strip(), lambda t: len(t) <= MAX_TITLE),

@@ -29,6 +29,7 @@ from connectors.site.options import SiteOptions
 from pipeline.document import Essay
 from pipeline.render.composer import shorten, teaser_of
 from pipeline.render.html import render_html
+from pipeline.render.outline import nested_headings
 from pipeline.render.parts import blocks_for
 
 MANIFEST = "posts.json"
@@ -56,7 +57,8 @@ class StaticSite(Connector):
             "tags": essay.tags,
             "canonical_url": essay.canonical_url,
             "language": essay.language or ctx.options.get("language") or "en",
-            "html": render_html(blocks_for(essay, "blog")),
+            # the page's <h1> is the title: the body's headings nest below it
+            "html": render_html(nested_headings(blocks_for(essay, "blog"), top=2)),
             "syndication": [
                 {"label": pages.platform_name(copy["platform"]), "url": copy["url"]}
                 for copy in ctx.options.get("syndication") or []
