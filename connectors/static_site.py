@@ -135,7 +135,8 @@ class StaticSite(Connector):
         write_atomic(site.folder / "feed.atom", atom_feed(site, manifest))
         write_atomic(site.folder / "feed.json", json_feed(site, manifest))
         write_atomic(site.folder / "404.html", pages.not_found_page(site))
-        write_atomic(site.folder / pages.STYLESHEET, pages.stylesheet())
+        for name in pages.THEME_FILES:
+            write_atomic(site.folder / name, pages.theme_file(name))
 
     # -- contract -----------------------------------------------------------
 

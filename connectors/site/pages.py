@@ -236,8 +236,11 @@ def not_found_page(site: Site) -> str:
     return ENV.get_template("404.html").render(_common(site, root))
 
 
-def stylesheet() -> str:
-    return (Path(__file__).parent / "theme" / STYLESHEET).read_text(encoding="utf-8")
+THEME_FILES = (STYLESHEET, "favicon.svg")  # copied into the site as they are
+
+
+def theme_file(name: str) -> str:
+    return (Path(__file__).parent / "theme" / name).read_text(encoding="utf-8")
 
 
 def platform_name(platform: str) -> str:
