@@ -8,7 +8,6 @@ Java costs more than checking a page.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.servers.cache import CACHE
+from tests.servers.cache import npm_package
 
 VNU_VERSION = "26.9.27"
 
@@ -33,26 +32,8 @@ class Problem:
 
 
 def vnu_jar() -> Path:
-    """The checker's jar, installed once per machine under a lock."""
-    root = CACHE / "vnu"
-    jar = root / "node_modules/vnu-jar/build/dist/vnu.jar"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "vnu.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not jar.exists():
-            npm = shutil.which("npm")
-            if npm is None:
-                raise RuntimeError("npm is needed to install the W3C Nu checker (vnu-jar)")
-            root.mkdir(parents=True, exist_ok=True)
-            subprocess.run([npm, "init", "-y"], cwd=root, check=True, capture_output=True)
-            subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", f"vnu-jar@{VNU_VERSION}"],
-                cwd=root,
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-    return jar
+    """The checker's jar, installed once per machine."""
+    return npm_package("vnu", f"vnu-jar@{VNU_VERSION}", "node_modules/vnu-jar/build/dist/vnu.jar")
 
 
 def html_errors(files: list[Path]) -> list[Problem]:
