@@ -33,6 +33,7 @@ from pipeline.render.outline import nested_headings
 from pipeline.render.parts import blocks_for
 
 MANIFEST = "posts.json"
+THEME_STAMP = ".theme"  # the fingerprint of the options and theme the pages were made with
 SUMMARY_LIMIT = 240
 
 
@@ -88,7 +89,8 @@ class StaticSite(Connector):
         path = self.folder() / MANIFEST
         if not path.exists():
             return {}
-        return json.loads(path.read_text(encoding="utf-8"))
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        return {slug: _upgraded(self.site(), slug, entry) for slug, entry in entries.items()}
 
     def write_page(self, request: dict[str, Any], key: str) -> Remote:
         """Write (or rewrite) one essay's page and everything that lists it."""
@@ -137,6 +139,18 @@ class StaticSite(Connector):
         write_atomic(site.folder / "404.html", pages.not_found_page(site))
         for name in pages.THEME_FILES:
             write_atomic(site.folder / name, pages.theme_file(name))
+        self._rewrite_pages_if_theme_changed(site, manifest)
+
+    def _rewrite_pages_if_theme_changed(self, site: pages.Site, manifest: dict[str, Any]) -> None:
+        """New options or a new theme reach every essay's page, not only the next one
+        published: the pages are written again when the theme's fingerprint changes."""
+        stamp = site.folder / THEME_STAMP
+        fingerprint = pages.theme_fingerprint(site.options)
+        if stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint:
+            return
+        for slug, entry in manifest.items():
+            write_atomic(site.folder / pages.essay_path(slug), pages.essay_page(site, slug, entry))
+        write_atomic(stamp, fingerprint)
 
     # -- contract -----------------------------------------------------------
 
@@ -172,6 +186,29 @@ def _published(day: str | None, now: str) -> str:
     if not day:
         return now
     return datetime.combine(datetime.fromisoformat(day).date(), time(), UTC).isoformat()
+
+
+def _upgraded(site: pages.Site, slug: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry written before the theme (title, html, dates only) with what pages need.
+    Its feed id stays the one the old Atom feed gave it (the page's URL), as ids must."""
+    if "id" in entry:
+        return entry
+    # HTML's `datetime` takes at most three digits of a second: whole seconds, as new ones
+    published, updated = (
+        datetime.fromisoformat(entry[name]).isoformat(timespec="seconds")
+        for name in ("published", "updated")
+    )
+    return {
+        "subtitle": None,
+        "tags": [],
+        "syndication": [],
+        "image": None,
+        **entry,
+        "id": site.url(pages.essay_path(slug)),
+        "created": published,
+        "published": published,
+        "updated": updated,
+    }
 
 
 def _extra(key: str, entry: dict[str, Any]) -> dict[str, Any]:

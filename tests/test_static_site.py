@@ -337,3 +337,43 @@ def test_an_image_block_without_a_fetchable_address_is_left_alone(tmp_path: Path
     publish(site_at(tmp_path), essay, "key")
     [img] = soup_of(tmp_path / "site" / "local.html").select(".e-content img")
     assert img["src"] == "pictures/local.png" and img["loading"] == "lazy"
+
+
+# ---------------------------------------------------------------- upgrades
+
+
+def test_a_site_written_before_the_theme_is_upgraded_and_keeps_its_feed_ids(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    old = {
+        "own-your-archive": {
+            "key": "old-key",
+            "title": "Own Your Archive",
+            "summary": "",
+            "published": "2026-05-01T08:00:00.123456+00:00",
+            "updated": "2026-05-01T08:00:00.123456+00:00",
+            "html": "<p>Written before the theme.</p>",
+        }
+    }
+    (folder / "posts.json").write_text(json.dumps(old), encoding="utf-8")
+    (folder / "own-your-archive.html").write_text("<html><body>bare</body></html>")
+
+    publish(site_at(tmp_path), short_essay(1), "key-1")
+
+    feed = json.loads((folder / "feed.json").read_text(encoding="utf-8"))
+    ids = {item["title"]: item["id"] for item in feed["items"]}
+    assert ids["Own Your Archive"] == f"{OPTIONS['base_url']}/own-your-archive.html"
+    page = soup_of(folder / "own-your-archive.html")
+    assert page.find("link", rel="stylesheet") and page.select_one("h1.p-name").text == (
+        "Own Your Archive"
+    )
+    assert html_errors(every_page(folder)) == []
+
+
+def test_changed_options_reach_pages_published_before(tmp_path: Path) -> None:
+    publish(site_at(tmp_path), short_essay(1), "key-1")
+    publish(site_at(tmp_path, title="Field Notes, Second Series"), short_essay(2), "key-2")
+    first = soup_of(tmp_path / "site" / "notes-from-the-archive-part-1.html")
+    assert first.select_one(".site-title").text == "Field Notes, Second Series"

@@ -8,6 +8,7 @@ LinkedIn, Telegram, Threads), JSON-LD `Article` (search engines) and microformat
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -237,6 +238,14 @@ def not_found_page(site: Site) -> str:
 
 
 THEME_FILES = (STYLESHEET, "favicon.svg")  # copied into the site as they are
+
+
+def theme_fingerprint(options: SiteOptions) -> str:
+    """Changes when the options or any theme file does: the pages are then out of date."""
+    digest = hashlib.sha256(options.model_dump_json().encode())
+    for path in sorted((Path(__file__).parent / "theme").iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def theme_file(name: str) -> str:
