@@ -23,6 +23,7 @@ from pipeline.store import State
 from tests.daemon_helpers import crosspost, make_home, status
 from tests.emulators.mastodon import MastodonEmulator
 from tests.emulators.x import XEmulator
+from tests.test_store import db_url  # noqa: F401  (the fixture: SQLite, and PostgreSQL)
 from tests.validators import html_errors
 
 TOOT_TOKEN = "posse-mastodon-token-51c2"
@@ -157,10 +158,13 @@ def test_a_sigkill_between_the_social_post_and_the_page_rewrite_still_ends_with_
 
 
 def test_a_cancelled_copy_leaves_the_page_and_the_others_stay(
-    tmp_path: Path, mastodon: MastodonEmulator, x: XEmulator
+    tmp_path: Path,
+    mastodon: MastodonEmulator,
+    x: XEmulator,
+    db_url: str,  # noqa: F811  (the fixture imported above)
 ) -> None:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'crosspost.db'}",
+        database_url=db_url,
         targets={
             name: TargetSettings(
                 **{
