@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
-from connectors.local_files import home_folder, locked, write_atomic
+from connectors.local_files import home_folder, locked, write_atomic, write_if_changed
 from connectors.site import pages
 from connectors.site.feeds import atom_feed, json_feed
 from connectors.site.images import localize_images
@@ -90,7 +90,8 @@ class StaticSite(Connector):
         if not path.exists():
             return {}
         entries = json.loads(path.read_text(encoding="utf-8"))
-        return {slug: _upgraded(self.site(), slug, entry) for slug, entry in entries.items()}
+        site = self.site()
+        return {slug: _upgraded(site, slug, entry) for slug, entry in entries.items()}
 
     def write_page(self, request: dict[str, Any], key: str) -> Remote:
         """Write (or rewrite) one essay's page and everything that lists it."""
@@ -116,6 +117,7 @@ class StaticSite(Connector):
                 "canonical_url": request.get("canonical_url"),
                 "language": request.get("language"),
                 "html": images.html,
+                "minutes": pages.reading_minutes(images.html),
                 "image": images.first,
                 "syndication": request.get("syndication") or [],
             }
@@ -129,16 +131,16 @@ class StaticSite(Connector):
         write_atomic(site.folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         listing = {**pages.index_pages(site, manifest), **pages.tag_pages(site, manifest)}
         for path, text in listing.items():
-            write_atomic(site.folder / path, text)
+            write_if_changed(site.folder / path, text)
         for folder in ("page", "tags"):
             for old in (site.folder / folder).glob("*.html"):
                 if f"{folder}/{old.name}" not in listing:
                     old.unlink(missing_ok=True)
         write_atomic(site.folder / "feed.atom", atom_feed(site, manifest))
         write_atomic(site.folder / "feed.json", json_feed(site, manifest))
-        write_atomic(site.folder / "404.html", pages.not_found_page(site))
+        write_if_changed(site.folder / "404.html", pages.not_found_page(site))
         for name in pages.THEME_FILES:
-            write_atomic(site.folder / name, pages.theme_file(name))
+            write_if_changed(site.folder / name, pages.theme_file(name))
         self._rewrite_pages_if_theme_changed(site, manifest)
 
     def _rewrite_pages_if_theme_changed(self, site: pages.Site, manifest: dict[str, Any]) -> None:

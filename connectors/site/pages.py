@@ -87,6 +87,11 @@ def reading_minutes(body: str) -> int:
     return max(1, math.ceil(minutes))
 
 
+def minutes_of(entry: dict[str, Any]) -> int:
+    """The entry's reading time: kept in it when written, so a listing never re-counts."""
+    return entry.get("minutes") or reading_minutes(entry["html"])
+
+
 def human_date(moment: str) -> str:
     when = datetime.fromisoformat(moment)
     return f"{when.day} {when:%B %Y}"
@@ -113,7 +118,7 @@ def _list_item(slug: str, entry: dict[str, Any]) -> dict[str, Any]:
         "summary": entry.get("subtitle") or entry.get("summary") or "",
         "published": entry["published"],
         "date": human_date(entry["published"]),
-        "minutes": reading_minutes(entry["html"]),
+        "minutes": minutes_of(entry),
     }
 
 
@@ -147,7 +152,7 @@ def essay_page(site: Site, slug: str, entry: dict[str, Any]) -> str:
         "tags": tags,
         "date": human_date(entry["published"]),
         "updated_date": updated_date,
-        "minutes": reading_minutes(entry["html"]),
+        "minutes": minutes_of(entry),
         "body": entry["html"],
         "syndication": entry.get("syndication", []),
         "json_ld": json_ld(site, entry, url, canonical, author, image_card),
