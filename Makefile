@@ -20,7 +20,8 @@ demo: setup
 	$(BIN)/crosspost init $(DEMO)
 	cp examples/*.md examples/*.txt examples/*.html examples/*.docx $(DEMO)/inbox/
 	$(BIN)/crosspost --home $(DEMO) run --once
-	@echo "site: $(DEMO)/site/index.html   outbox: $(DEMO)/outbox/   status: $(BIN)/crosspost --home $(DEMO) status"
+	@echo "site: $(DEMO)/site/index.html (feeds: feed.atom, feed.json)   outbox: $(DEMO)/outbox/   status: $(BIN)/crosspost --home $(DEMO) status"
+	@echo "open it: xdg-open $(DEMO)/site/index.html   or serve it: python3 -m http.server -d $(DEMO)/site 8000"
 
 # The whole test suite (starts its own WordPress, Ghost and Bluesky PDS on 127.0.0.1).
 test: setup

@@ -28,6 +28,16 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def write_if_changed(path: Path, text: str) -> None:
+    """`write_atomic`, skipped when the file already holds `text` (no fsync for nothing)."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    write_atomic(path, text)
+
+
 def home_folder(home: str | None, name: str) -> Path:
     return Path(home or ".").resolve() / name
 

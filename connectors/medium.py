@@ -58,6 +58,7 @@ from pipeline.document import Essay, Heading, Run
 from pipeline.render.composer import shorten
 from pipeline.render.html import render_html
 from pipeline.render.markdown import render_markdown
+from pipeline.render.outline import nested_headings
 from pipeline.render.parts import blocks_for
 
 MAX_TITLE = 100
@@ -93,7 +94,8 @@ class Medium(Connector):
         fmt = _choice(options.get("format", "html"), FORMATS, "format")
         status = _choice(options.get("publish_status", "public"), STATUSES, "publish_status")
         # The title shows on the page only when it is part of the content.
-        blocks = [Heading(level=1, content=[Run(text=essay.title)]), *blocks_for(essay, "blog")]
+        body_blocks = nested_headings(blocks_for(essay, "blog"), top=2)  # below the <h1>
+        blocks = [Heading(level=1, content=[Run(text=essay.title)]), *body_blocks]
         notes = essay.footnotes
         content = render_html(blocks, notes) if fmt == "html" else render_markdown(blocks, notes)
         body: dict[str, Any] = {

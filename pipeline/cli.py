@@ -621,6 +621,12 @@ def plan_row(p: Any, done: Any, zone: Any) -> list[str]:
 def cmd_preview(args: argparse.Namespace) -> int:
     from pipeline.preview import preview, preview_table
 
+    if args.write:
+        from connectors.site.preview import write_site_preview
+
+        for page in write_site_preview(Path(args.file), home_of(args), args.target or None):
+            print(page)
+        return 0
     result = preview(Path(args.file), home_of(args), args.target or None, args.link)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -827,6 +833,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", action="append", help="only this target (repeatable)")
     p.add_argument("--link", help="the URL social posts announce (default: as when published)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--write",
+        action="store_true",
+        help="write the static site's page to a temporary folder and print its path",
+    )
     p.set_defaults(func=cmd_preview)
 
     p = command("accounts", help="accounts check: every account's credentials, health, expiry")

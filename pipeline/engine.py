@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import object_session
 
 from connectors import connector_class
 from connectors.base import (
@@ -56,6 +57,7 @@ from pipeline.store import (
     Store,
     utcnow,
 )
+from pipeline.syndication import copies_for_render, mark_stale_pages, shows_syndication
 
 LEASE = timedelta(minutes=10)
 HOLD_RECHECK = timedelta(minutes=10)  # a held publication looks again (no request is sent)
@@ -440,6 +442,8 @@ class Engine:
                 ).slot
         # `now` lets a pure render decide "scheduled on the platform" vs "publish now"
         options = {**target_options(self.settings, essay, row.target), "now": self.now()}
+        if shows_syndication(row.platform):  # POSSE: the page lists the essay's copies
+            options["syndication"] = copies_for_render(self.store, row.essay_id)
         limits: dict[str, int] = {}
         fetch_limits = getattr(connector, "fetch_limits", None)
         if callable(fetch_limits):
@@ -586,6 +590,7 @@ class Engine:
                 attempt=row.attempts,
             )
             released = self._release_dependents(session, row.id, now)
+            released += mark_stale_pages(session, self.store, row.essay_id, now)
         crashpoint("published")
         log.info(f"publication {outcome}", url=remote.url, remote_id=remote.id)
         for dependent in released:
@@ -911,12 +916,24 @@ class Engine:
         row.progress = {**row.progress, "begun": begun}
 
     def cancel(self, pub_id: int) -> PublicationRow:
-        return self._operator_change(
+        stale: list[int] = []
+        row = self._operator_change(
             pub_id,
             {State.PLANNED, State.SCHEDULED, State.FAILED, State.AWAITING_MANUAL},
             {"state": State.CANCELLED.value},
             "publication.cancelled",
+            adjust=lambda row: stale.extend(self._copies_changed(row)),
         )
+        self._announce(stale)
+        return row
+
+    def _copies_changed(self, row: PublicationRow) -> list[int]:
+        """A copy came or went outside a publish: in the same transaction, the essay's site
+        pages are marked to catch up (POSSE). Returns the pages scheduled."""
+        session = object_session(row)
+        assert session is not None
+        session.flush()
+        return mark_stale_pages(session, self.store, row.essay_id, self.now())
 
     def reschedule(self, pub_id: int, when: datetime) -> PublicationRow:
         return self._operator_change(
@@ -932,6 +949,7 @@ class Engine:
         platform that cannot be asked) went live; it then counts as published."""
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"{url!r} is not an http(s) URL")
+        stale: list[int] = []
         row = self._operator_change(
             pub_id,
             {State.AWAITING_MANUAL, State.FAILED},
@@ -943,8 +961,10 @@ class Engine:
                 "needs_update": 0,
             },
             "publication.confirmed",
+            adjust=lambda row: stale.extend(self._copies_changed(row)),
             url=url,
         )
         with self.store.session() as session, session.begin():
             self._release_dependents(session, pub_id, self.now())
+        self._announce(stale)
         return row

