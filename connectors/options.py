@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from connectors.site.options import SiteOptions
+
 
 class Options(BaseModel):
     """Base: unknown keys are errors, values are checked, nothing is converted."""
@@ -46,18 +48,6 @@ class SocialOptions(Options):
             raise ValueError(
                 "a template may use only {title}, {teaser}, {url} and {hashtags}"
             ) from None
-        return value
-
-
-class StaticSiteOptions(Options):
-    title: str = "Essays"
-    base_url: str | None = Field(None, description="the public address of site/, https://…")
-
-    @field_validator("base_url")
-    @classmethod
-    def http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.lower().startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL; write it as https://host")
         return value
 
 
@@ -172,8 +162,8 @@ class TelegramOptions(SocialOptions):
     if_unsure: Literal["ask", "resend"] = "ask"
 
 
-OPTIONS: dict[str, type[Options]] = {
-    "static_site": StaticSiteOptions,
+OPTIONS: dict[str, type[BaseModel]] = {
+    "static_site": SiteOptions,
     "wordpress": WordPressOptions,
     "ghost": GhostOptions,
     "devto": DevToOptions,

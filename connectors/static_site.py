@@ -42,7 +42,6 @@ class StaticSite(Connector):
     kind: ClassVar[Kind] = Kind.BLOG
     dedupe: ClassVar[Dedupe] = Dedupe.RECORD_KEY
     can_edit: ClassVar[bool] = True
-    options_model: ClassVar[type[SiteOptions]] = SiteOptions
     # the engine passes the essay's copies on other targets (`syndication` option)
     shows_syndication: ClassVar[bool] = True
 

@@ -25,7 +25,6 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -131,17 +130,6 @@ class TargetSettings(BaseModel):
                 "credentials and leave the URL as https://host"
             )
         return value
-
-    @model_validator(mode="after")
-    def declared_options(self) -> TargetSettings:
-        """Options a platform declares (`options_model` on its connector) are checked now,
-        so a typo or a bad value stops the program at start, naming the key."""
-        from connectors import connector_class
-
-        model = getattr(connector_class(self.platform), "options_model", None)
-        if model is not None:
-            model(**self.options)
-        return self
 
     def offset_delta(self) -> timedelta:
         return parse_duration(self.offset) if self.offset else timedelta(0)
