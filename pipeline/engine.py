@@ -205,7 +205,12 @@ class Engine:
         self, session: Any, essay: Essay, slug: str, digest: str, source_name: str, source: str
     ) -> Intake:
         """One attempt at an intake, inside the caller's transaction."""
-        same = session.scalars(select(EssayRow).where(EssayRow.content_hash == digest)).first()
+        conditions = [EssayRow.content_hash == digest, EssayRow.slug == slug]
+        if essay.canonical_url:
+            conditions.append(EssayRow.canonical_url == essay.canonical_url)
+        # one look at every key: an intake committing between two looks cannot be half-seen
+        found = list(session.scalars(select(EssayRow).where(or_(*conditions))))
+        same = next((row for row in found if row.content_hash == digest), None)
         if same is not None:
             return Intake(
                 same.id,
@@ -213,13 +218,8 @@ class Engine:
                 [],
                 f"same content as essay {same.id} ({same.title!r}): nothing new to publish",
             )
-        conditions = [EssayRow.slug == slug]
-        if essay.canonical_url:
-            conditions.append(EssayRow.canonical_url == essay.canonical_url)
-        earlier = session.scalars(
-            select(EssayRow).where(or_(*conditions)).order_by(EssayRow.id.desc())
-        ).first()
-        if earlier is not None:
+        if found:
+            earlier = max(found, key=lambda row: row.id)
             return self._update_essay(session, earlier, essay, source_name, digest)
         row = EssayRow(
             slug=slug,
