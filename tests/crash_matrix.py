@@ -53,6 +53,7 @@ from tests.emulators.base import Request
 
 SECOND = "second-daemon"
 SECOND_MODES = ("running", "stopping", "beside")
+STOP_WAIT = 30  # seconds a SIGTERMed first daemon is given before it counts as a slow stop
 PHASES = (*POINTS, "during-request", SECOND)
 # the highest pass count drawn per phase: how deep into a run a point may lie
 DEPTH = {
@@ -119,6 +120,7 @@ class Figures:
     rate_limit_answers: Counter[str] = field(default_factory=Counter)  # 429s given, by platform
     # second daemons started by mode, and what they did: refused | took-over | ran-beside
     second_daemons: Counter[str] = field(default_factory=Counter)
+    slow_stops: int = 0  # first daemons still stopping STOP_WAIT s after SIGTERM
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -381,8 +383,10 @@ class Matrix:
         where = f"{SECOND} ({mode})"
         if mode == "stopping":
             with suppress(subprocess.TimeoutExpired):
-                first.wait(timeout=60)
-            if first.returncode != 0:
+                first.wait(timeout=STOP_WAIT)
+            if first.returncode is None:  # still finishing its work: killed with the pair
+                self.figures.slow_stops += 1
+            elif first.returncode != 0:
                 self.figures.daemon_deaths.append(f"{where}: first exit {first.returncode}")
         if mode != "beside":
             with suppress(subprocess.TimeoutExpired):

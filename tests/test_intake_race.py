@@ -22,6 +22,7 @@ from pipeline.engine import Engine, Intake
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import EssayRow, FeedEntryRow, PublicationRow, Store
+from tests.test_store import db_url  # noqa: F401 - the fixture: a fresh SQLite or PG database
 
 REPEAT = 50
 TARGETS = {
@@ -31,21 +32,11 @@ TARGETS = {
 VERSIONS = Path(__file__).resolve().parent.parent / "pipeline" / "migrations" / "versions"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crosspost.db'}"
-    import psycopg
-
-    url: str = request.getfixturevalue("pg_database")
-    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
-        connection.execute("DROP SCHEMA public CASCADE")
-        connection.execute("CREATE SCHEMA public")
-    return url
-
-
 @pytest.fixture
-def engines(db_url: str, tmp_path: Path) -> Iterator[list[Engine]]:
+def engines(
+    db_url: str,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> Iterator[list[Engine]]:
     settings = Settings(database_url=db_url, targets=TARGETS)
     made = [Engine(tmp_path / f"home{n}", settings) for n in range(2)]
     yield made
@@ -222,7 +213,7 @@ def seed_duplicates(url: str) -> None:
 
 
 def test_migration_0002_resolves_stored_duplicates_without_posting_anything(
-    db_url: str,
+    db_url: str,  # noqa: F811 - the imported fixture
 ) -> None:
     upgrade(db_url, "0001")
     seed_duplicates(db_url)

@@ -170,7 +170,7 @@ def test_postgres_run_lock_refuses_a_second_home_on_the_same_database(
     tmp_path: Path, mastodon: MastodonHarness
 ) -> None:
     with throwaway_database("crosspost_lock") as url:
-        homes = [make_home(tmp_path / name, config(mastodon, url)) for name in ("a", "b")]
+        homes = two_homes(tmp_path, config(mastodon, url))
         first = start_daemon(homes[0])
         try:
             assert wait_for(lambda: daemon_of(homes[1])["running"], timeout=30)
@@ -195,8 +195,13 @@ def test_two_daemons_on_two_homes_sharing_postgres_store_and_announce_each_essay
     tmp_path: Path, mastodon: MastodonHarness
 ) -> None:
     with throwaway_database("crosspost_twin") as url:
-        homes = [make_home(tmp_path / name, config(mastodon, url)) for name in ("a", "b")]
+        homes = two_homes(tmp_path, config(mastodon, url))
         run_two_daemons_and_check(homes, homes, mastodon)
+
+
+def two_homes(tmp_path: Path, settings: str) -> list[Path]:
+    """Two home folders whose settings point at one database."""
+    return [make_home(tmp_path / name, settings) for name in ("a", "b")]
 
 
 def test_a_file_claimed_by_a_reader_that_died_is_taken_on_the_next_start(
