@@ -90,6 +90,14 @@ TARGETS: dict[str, tuple[str | None, dict[str, Any], str | None]] = {
     "telegram": ("telegram", {}, "site"),
 }
 LOCAL = {"site", "dry"}
+# a daemon that takes files and retries quickly: the top of crosspost.toml for whole-program runs
+FAST_SETTINGS = (
+    'timezone = "UTC"',
+    "settle_seconds = 0.1",
+    "inbox_poll_seconds = 0.2",
+    "retry_base_seconds = 0.2",
+    "retry_max_seconds = 2",
+)
 
 WORDS = [
     *("archive", "river", "lantern", "quiet", "harbour", "ledger", "meadow", "signal"),
@@ -205,13 +213,7 @@ class Matrix:
     def write_home(self) -> None:
         for folder in ("inbox", "processed", "failed", "site", "outbox", "logs"):
             (self.home / folder).mkdir(parents=True, exist_ok=True)
-        lines = [
-            'timezone = "UTC"',
-            "settle_seconds = 0.1",
-            "inbox_poll_seconds = 0.2",
-            "retry_base_seconds = 0.2",
-            "retry_max_seconds = 2",
-        ]
+        lines = list(FAST_SETTINGS)
         for name, (module, options, after) in self.targets.items():
             if module:
                 table = self.harnesses[module].target_table(**options)

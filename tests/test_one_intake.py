@@ -23,6 +23,7 @@ from pipeline.logs import read_log_lines
 from pipeline.runlock import EXIT_ALREADY_RUNNING, SKIP_ENV
 from tests.contract.harness import toml_table
 from tests.contract.harness_mastodon import MastodonHarness
+from tests.crash_matrix import FAST_SETTINGS
 from tests.daemon_helpers import crosspost, make_home, start_daemon, stop_daemon, wait_for
 from tests.pg import throwaway_database
 
@@ -38,13 +39,7 @@ def mastodon() -> Iterator[MastodonHarness]:
 
 
 def config(mastodon: MastodonHarness, database_url: str | None = None) -> str:
-    lines = [
-        'timezone = "UTC"',
-        "settle_seconds = 0.1",
-        "inbox_poll_seconds = 0.2",
-        "retry_base_seconds = 0.2",
-        "retry_max_seconds = 2",
-    ]
+    lines = list(FAST_SETTINGS)
     if database_url:
         lines.append(f'database_url = "{database_url}"')
     lines.append(toml_table("targets.mastodon", mastodon.target_table()))
