@@ -106,13 +106,14 @@ def hold_run_lock(url: str) -> RunLock:
     lock_file = _sqlite_lock_file(url)
     if lock_file is None:
         return RunLock()
-    for attempt in range(TRIES):
-        fd = try_hold(lock_file)
+    fd = try_hold(lock_file)
+    for _ in range(TRIES - 1):
         if fd is not None:
             break
-        if attempt == TRIES - 1:
-            raise AlreadyRunning(_file_holder(lock_file))
         time.sleep(TRY_EVERY)
+        fd = try_hold(lock_file)
+    if fd is None:
+        raise AlreadyRunning(_file_holder(lock_file))
     me = {"pid": os.getpid(), "host": socket.gethostname(), "since": datetime.now(UTC).isoformat()}
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(me).encode(), 0)
