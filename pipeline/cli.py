@@ -192,8 +192,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.daemon import Daemon
+    from pipeline.runlock import EXIT_ALREADY_RUNNING, AlreadyRunning, hold_run_lock
 
     engine = open_engine(args)
+    try:
+        run_lock = hold_run_lock(engine.store.url)
+    except AlreadyRunning as exc:
+        engine.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
     daemon = Daemon(home_of(args), engine)
     try:
         if args.once:
@@ -210,6 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         daemon.serve_forever()
     finally:
         engine.close()
+        run_lock.release()
     return 0
 
 
@@ -428,9 +436,17 @@ def account_notes(engine: Any, rows: list[Any]) -> dict[int, dict[str, Any]]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.runlock import daemon_line, daemon_status, run_holder
+
     engine = open_view(args)
     try:
+        holder = run_holder(engine.store.engine) if engine.store is not None else None
+        if args.daemon:
+            print(json.dumps(daemon_status(holder)) if args.json else daemon_line(holder))
+            return 0
         print_status(engine, args.json, args.essay, everything=args.all, full=args.full)
+        if not args.json:
+            print(daemon_line(holder))
     finally:
         engine.close()
     return 0
@@ -789,6 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--essay", type=int)
     p.add_argument("--all", action="store_true", help="every row, however many")
     p.add_argument("--full", "--wide", action="store_true", help="cut no column")
+    p.add_argument("--daemon", action="store_true", help="only the running daemon (pid, since)")
     p.set_defaults(func=cmd_status)
 
     p = command("logs", help="the structured log, filtered")

@@ -88,6 +88,7 @@ class Daemon:
             for pub_id in due:
                 if self.engine.publish(pub_id) is State.PUBLISHED:
                     published += 1
+        self.inbox.close()
         return {"files": taken, "published": published}
 
     # -- daemon ------------------------------------------------------------------
@@ -320,6 +321,8 @@ class Daemon:
             self.observer.join(timeout=5)
         if self.inbox_thread is not None:
             self.inbox_thread.join(timeout=30)
+            if not self.inbox_thread.is_alive():
+                self.inbox.close()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.engine.on_scheduled = None

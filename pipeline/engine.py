@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 from connectors import connector_class
@@ -52,6 +53,7 @@ from pipeline.ratelimit import RateLimits
 from pipeline.settings import Settings
 from pipeline.store import (
     EssayRow,
+    FeedEntryRow,
     PublicationRow,
     State,
     Store,
@@ -61,9 +63,14 @@ from pipeline.syndication import copies_for_render, mark_stale_pages, shows_synd
 
 LEASE = timedelta(minutes=10)
 HOLD_RECHECK = timedelta(minutes=10)  # a held publication looks again (no request is sent)
+INTAKE_TRIES = 4  # a racing intake loses at most once per key (hash, slug, canonical URL)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 Clock = Callable[[], datetime]
+
+
+class _LostRace(Exception):
+    """Another intake changed the essay between this one's look and its write."""
 
 
 @dataclass
@@ -144,55 +151,104 @@ class Engine:
     # ------------------------------------------------------------------ intake
 
     def add_essay(
-        self, essay: Essay, source_name: str, data: bytes, source: str = "inbox"
+        self,
+        essay: Essay,
+        source_name: str,
+        data: bytes,
+        source: str = "inbox",
+        feed_entry: tuple[str, str] | None = None,
     ) -> Intake:
-        """Record an essay and plan its publications; an edited essay updates in place."""
+        """Record an essay and plan its publications; an edited essay updates in place.
+
+        Exactly once is the store's to enforce: content hash, slug and canonical URL are
+        unique, so a second intake racing this one fails its insert (or finds its edit
+        already applied) and is run again, when it finds the essay and plans nothing.
+        `feed_entry` (feed URL, guid) is recorded in the same transaction.
+        """
         digest = hashlib.sha256(data).hexdigest()
         slug = essay.effective_slug()
         essay = essay.model_copy(update={"slug": slug})
-        with self.store.session() as session, session.begin():
-            same = session.scalars(select(EssayRow).where(EssayRow.content_hash == digest)).first()
-            if same is not None:
-                return Intake(
-                    same.id,
-                    "duplicate",
-                    [],
-                    f"same content as essay {same.id} ({same.title!r}): nothing new to publish",
-                )
-            conditions = [EssayRow.slug == slug]
-            if essay.canonical_url:
-                conditions.append(EssayRow.canonical_url == essay.canonical_url)
-            earlier = session.scalars(
-                select(EssayRow).where(or_(*conditions)).order_by(EssayRow.id.desc())
-            ).first()
-            if earlier is not None:
-                return self._update_essay(session, earlier, essay, source_name, digest)
-            row = EssayRow(
-                slug=slug,
-                title=essay.title,
-                canonical_url=essay.canonical_url,
-                content_hash=digest,
-                source_name=source_name,
-                source=source,
-                essay_json=essay.model_dump_json(),
-                created_at=self.now(),
-                updated_at=self.now(),
-            )
-            session.add(row)
-            session.flush()
-            pub_ids = self._plan_publications(session, row.id, essay)
-            self.store.add_event(
-                session,
-                "essay.added",
-                essay_id=row.id,
+        for attempt in range(INTAKE_TRIES):
+            try:
+                with self.store.session() as session, session.begin():
+                    if feed_entry is not None:
+                        known = session.scalars(
+                            select(FeedEntryRow).where(
+                                FeedEntryRow.feed_url == feed_entry[0],
+                                FeedEntryRow.guid == feed_entry[1],
+                            )
+                        ).first()
+                        if known is not None:
+                            return Intake(
+                                known.essay_id,
+                                "duplicate",
+                                [],
+                                f"feed entry taken before (essay {known.essay_id})",
+                            )
+                    intake = self._intake(session, essay, slug, digest, source_name, source)
+                    if feed_entry is not None:
+                        session.add(
+                            FeedEntryRow(
+                                feed_url=feed_entry[0],
+                                guid=feed_entry[1],
+                                essay_id=intake.essay_id,
+                                seen_at=self.now(),
+                            )
+                        )
+                break
+            except (IntegrityError, _LostRace):
+                if attempt == INTAKE_TRIES - 1:
+                    raise
+                self.log.info("intake raced another; looking again", source=source_name)
+        if intake.outcome == "new":
+            crashpoint("planned")
+            self.log.info(
+                "essay added",
+                essay=intake.essay_id,
                 title=essay.title,
                 source=source_name,
-                publications=len(pub_ids),
+                publications=len(intake.publications),
             )
-        crashpoint("planned")
-        self.log.info(
-            "essay added",
-            essay=row.id,
+        return intake
+
+    def _intake(
+        self, session: Any, essay: Essay, slug: str, digest: str, source_name: str, source: str
+    ) -> Intake:
+        """One attempt at an intake, inside the caller's transaction."""
+        conditions = [EssayRow.content_hash == digest, EssayRow.slug == slug]
+        if essay.canonical_url:
+            conditions.append(EssayRow.canonical_url == essay.canonical_url)
+        # one look at every key: an intake committing between two looks cannot be half-seen
+        found = list(session.scalars(select(EssayRow).where(or_(*conditions))))
+        same = next((row for row in found if row.content_hash == digest), None)
+        if same is not None:
+            return Intake(
+                same.id,
+                "duplicate",
+                [],
+                f"same content as essay {same.id} ({same.title!r}): nothing new to publish",
+            )
+        if found:
+            earlier = max(found, key=lambda row: row.id)
+            return self._update_essay(session, earlier, essay, source_name, digest)
+        row = EssayRow(
+            slug=slug,
+            title=essay.title,
+            canonical_url=essay.canonical_url,
+            content_hash=digest,
+            source_name=source_name,
+            source=source,
+            essay_json=essay.model_dump_json(),
+            created_at=self.now(),
+            updated_at=self.now(),
+        )
+        session.add(row)
+        session.flush()  # a racing intake's row makes this raise IntegrityError
+        pub_ids = self._plan_publications(session, row.id, essay)
+        self.store.add_event(
+            session,
+            "essay.added",
+            essay_id=row.id,
             title=essay.title,
             source=source_name,
             publications=len(pub_ids),
@@ -270,12 +326,22 @@ class Engine:
     def _update_essay(
         self, session: Any, row: EssayRow, essay: Essay, source_name: str, digest: str
     ) -> Intake:
-        row.essay_json = essay.model_dump_json()
-        row.title = essay.title
-        row.content_hash = digest
-        row.source_name = source_name
-        row.version += 1
-        row.updated_at = self.now()
+        version = row.version + 1
+        changed = session.execute(
+            update(EssayRow)
+            .where(EssayRow.id == row.id, EssayRow.version == row.version)
+            .values(
+                essay_json=essay.model_dump_json(),
+                title=essay.title,
+                content_hash=digest,
+                source_name=source_name,
+                version=version,
+                updated_at=self.now(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount != 1:  # another intake edited it since we looked: look again
+            raise _LostRace
         messages: list[str] = []
         for pub in session.scalars(select(PublicationRow).where(PublicationRow.essay_id == row.id)):
             if pub.state != State.PUBLISHED.value:
@@ -292,7 +358,7 @@ class Engine:
                 )
         new_ids = self._plan_publications(session, row.id, essay)
         self.store.add_event(
-            session, "essay.updated", essay_id=row.id, version=row.version, notes=messages
+            session, "essay.updated", essay_id=row.id, version=version, notes=messages
         )
         for message in messages:
             self.log.info("essay edited", essay=row.id, note=message)
@@ -300,7 +366,7 @@ class Engine:
             row.id,
             "updated",
             new_ids,
-            f"edited version {row.version} of essay {row.id}: " + "; ".join(messages),
+            f"edited version {version} of essay {row.id}: " + "; ".join(messages),
         )
 
     # -------------------------------------------------------------- publishing

@@ -47,9 +47,9 @@ class FeedPoller:
             data = json.dumps(
                 {"feed": url, "guid": entry.guid, "essay": entry.essay.model_dump(mode="json")}
             ).encode()
-            intake = self.engine.add_essay(entry.essay, entry.guid, data, source="feed")
-            with store.session() as session, session.begin():
-                session.add(FeedEntryRow(feed_url=url, guid=entry.guid, essay_id=intake.essay_id))
+            intake = self.engine.add_essay(
+                entry.essay, entry.guid, data, source="feed", feed_entry=(url, entry.guid)
+            )
             added += intake.outcome == "new"
             self.log.info(
                 "feed entry taken",

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     create_engine,
     event,
     select,
@@ -78,10 +79,12 @@ class EssayRow(Base):
     __tablename__ = "essays"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slug: Mapped[str] = mapped_column(String(200), index=True)
+    # what makes an essay the same, unique in the database (migration 0002): the same bytes
+    # are a duplicate; the same slug or canonical URL is an edit of the stored essay
+    slug: Mapped[str] = mapped_column(String(200), index=True, unique=True)
     title: Mapped[str] = mapped_column(Text)
-    canonical_url: Mapped[str | None] = mapped_column(Text, index=True)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    canonical_url: Mapped[str | None] = mapped_column(Text, index=True, unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     source_name: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40), default="inbox")  # inbox | feed
     essay_json: Mapped[str] = mapped_column(Text)
@@ -92,6 +95,7 @@ class EssayRow(Base):
 
 class PublicationRow(Base):
     __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("essay_id", "target", name="uq_publication_essay_target"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     essay_id: Mapped[int] = mapped_column(ForeignKey("essays.id"), index=True)
@@ -132,6 +136,7 @@ class FeedEntryRow(Base):
     """Feed entries already turned into essays, by guid, so a re-poll adds nothing."""
 
     __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("feed_url", "guid", name="uq_feed_entry"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_url: Mapped[str] = mapped_column(Text)
@@ -158,7 +163,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-HEAD_REVISION = "0001"  # the newest file in migrations/versions; checked by a test
+HEAD_REVISION = "0002"  # the newest file in migrations/versions; checked by a test
 
 
 def schema_is_current(engine: Engine) -> bool:

@@ -9,7 +9,12 @@ over, each time at a point drawn (seeded) from every phase of its work:
   `on_request` hook kills the daemon while the request is in flight, then handles it, so
   the platform holds a post whose answer nobody read;
 - `idle`: a point that was never reached before the work ran out; the daemon is killed
-  while idle, which is a restart like any other.
+  while idle, which is a restart like any other;
+- `second-daemon`: a second `crosspost run` on the same home while the first is running
+  (it must refuse: exit 5), while the first is stopping on SIGTERM (it refuses, or starts
+  once the first is gone), or beside it with the run lock bypassed (the test-only hook:
+  both read the inbox and publish, and the store alone must keep everything once); the
+  pair is killed with SIGKILL once the work is done.
 
 Every target runs: the static site and the outbox, WordPress, Ghost and the Bluesky PDS
 for real (behind the fault proxy), the others on their emulators. After the last kill a
@@ -41,11 +46,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.crashpoints import POINTS
+from pipeline.runlock import EXIT_ALREADY_RUNNING, SKIP_ENV
 from tests.contract.harness import Harness, toml_table
 from tests.daemon_helpers import ROOT, crosspost, env_for, everything_written, secret_hits
 from tests.emulators.base import Request
 
-PHASES = (*POINTS, "during-request")
+SECOND = "second-daemon"
+SECOND_MODES = ("running", "stopping", "beside")
+STOP_WAIT = 30  # seconds a SIGTERMed first daemon is given before it counts as a slow stop
+PHASES = (*POINTS, "during-request", SECOND)
 # the highest pass count drawn per phase: how deep into a run a point may lie
 DEPTH = {
     "read": 2,
@@ -54,6 +63,7 @@ DEPTH = {
     "during-request": 12,
     "after-response": 12,
     "published": 12,
+    SECOND: 3,  # new essays dropped for the pair to take
 }
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 TERMINAL = {"published", "failed", "cancelled", "awaiting-manual"}
@@ -80,6 +90,14 @@ TARGETS: dict[str, tuple[str | None, dict[str, Any], str | None]] = {
     "telegram": ("telegram", {}, "site"),
 }
 LOCAL = {"site", "dry"}
+# a daemon that takes files and retries quickly: the top of crosspost.toml for whole-program runs
+FAST_SETTINGS = (
+    'timezone = "UTC"',
+    "settle_seconds = 0.1",
+    "inbox_poll_seconds = 0.2",
+    "retry_base_seconds = 0.2",
+    "retry_max_seconds = 2",
+)
 
 WORDS = [
     *("archive", "river", "lantern", "quiet", "harbour", "ledger", "meadow", "signal"),
@@ -108,12 +126,16 @@ class Figures:
     daemon_deaths: list[str] = field(default_factory=list)  # exits nobody caused
     secret_hits: list[str] = field(default_factory=list)
     rate_limit_answers: Counter[str] = field(default_factory=Counter)  # 429s given, by platform
+    # second daemons started by mode, and what they did: refused | took-over | ran-beside
+    second_daemons: Counter[str] = field(default_factory=Counter)
+    slow_stops: int = 0  # first daemons still stopping STOP_WAIT s after SIGTERM
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
         data["kills"] = dict(sorted(self.kills.items()))
         data["rate_limit_answers"] = dict(self.rate_limit_answers)
+        data["second_daemons"] = dict(sorted(self.second_daemons.items()))
         data["kills_landed"] = sum(self.kills.values())
         data["idle_kills"] = dict(sorted(self.idle_kills.items()))
         data["sigkills"] = data["kills_landed"] + sum(self.idle_kills.values())
@@ -191,13 +213,7 @@ class Matrix:
     def write_home(self) -> None:
         for folder in ("inbox", "processed", "failed", "site", "outbox", "logs"):
             (self.home / folder).mkdir(parents=True, exist_ok=True)
-        lines = [
-            'timezone = "UTC"',
-            "settle_seconds = 0.1",
-            "inbox_poll_seconds = 0.2",
-            "retry_base_seconds = 0.2",
-            "retry_max_seconds = 2",
-        ]
+        lines = list(FAST_SETTINGS)
         for name, (module, options, after) in self.targets.items():
             if module:
                 table = self.harnesses[module].target_table(**options)
@@ -286,7 +302,16 @@ class Matrix:
         return (len(open_rows), len(due))
 
     def inbox_busy(self) -> bool:
-        return any(not p.name.startswith(".") for p in (self.home / "inbox").iterdir())
+        return any(not p.name.startswith(".") for p in (self.home / "inbox").iterdir()) or bool(
+            self.claimed_files()
+        )
+
+    def claimed_files(self) -> list[str]:
+        """Files claimed by a reader (moved to `working/`) and not yet moved on."""
+        working = self.home / "working"
+        if not working.is_dir():
+            return []
+        return [p.name for p in working.rglob("*") if p.is_file() and p.name != ".owner.lock"]
 
     def wait(self, proc: subprocess.Popen[str], until_done: bool, limit: float) -> str:
         """Wait until the daemon dies, or its work is over; 'killed', 'idle' or 'done'."""
@@ -308,6 +333,9 @@ class Matrix:
         return "timeout"
 
     def cycle(self, phase: str, count: int) -> None:
+        if phase == SECOND:
+            self.second_daemon(count)
+            return
         # files for the point to reach: reading needs any file (an old essay under a new name
         # costs no publications), planning needs a new essay
         fresh = count if phase == "planned" or (phase == "read" and not self.dropped) else 0
@@ -335,6 +363,53 @@ class Matrix:
         else:
             self.figures.daemon_deaths.append(f"{phase}:{count}: exit {proc.returncode}")
         proc.wait()
+
+    def starts(self) -> int:
+        """Daemons that have said "daemon started" on the console so far."""
+        if not self.console.exists():
+            return 0
+        return self.console.read_text(errors="replace").count("daemon started")
+
+    def second_daemon(self, count: int) -> None:
+        """A second daemon on the same home while the first runs or stops (see top)."""
+        for _ in range(count):
+            self.drop_essay()
+        mode = self.rng.choice(SECOND_MODES)
+        started = self.starts()
+        first = self.start_daemon()
+        deadline = time.monotonic() + 60
+        while self.starts() == started and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(self.rng.uniform(0.0, 1.5))  # the first takes files and publishes
+        if mode == "stopping" and first.poll() is None:
+            os.killpg(first.pid, signal.SIGTERM)
+        second = self.start_daemon({SKIP_ENV: "1"} if mode == "beside" else None)
+        where = f"{SECOND} ({mode})"
+        if mode == "stopping":
+            with suppress(subprocess.TimeoutExpired):
+                first.wait(timeout=STOP_WAIT)
+            if first.returncode is None:  # still finishing its work: killed with the pair
+                self.figures.slow_stops += 1
+            elif first.returncode != 0:
+                self.figures.daemon_deaths.append(f"{where}: first exit {first.returncode}")
+        if mode != "beside":
+            with suppress(subprocess.TimeoutExpired):
+                second.wait(timeout=20 if mode == "running" else 5)
+        refused = second.returncode == EXIT_ALREADY_RUNNING
+        if mode == "running" and not refused:
+            self.figures.inconsistent.append(f"{where}: exit {second.returncode}, not refused")
+        elif second.returncode not in (None, EXIT_ALREADY_RUNNING):
+            self.figures.daemon_deaths.append(f"{where}: second exit {second.returncode}")
+        outcome = "refused" if refused else "ran-beside" if mode == "beside" else "took-over"
+        self.figures.second_daemons[f"{mode}: {outcome}"] += 1
+        running = [p for p in (first, second) if p.poll() is None]
+        if running and self.wait(running[0], until_done=False, limit=180) == "exited":
+            self.figures.daemon_deaths.append(f"{where}: exit {running[0].returncode}")
+        for proc in (first, second):
+            if proc.poll() is None:
+                _kill(proc)
+            proc.wait()
+        self.figures.kills[SECOND] += 1
 
     # -- the run ---------------------------------------------------------------
 
@@ -429,6 +504,7 @@ class Matrix:
             if row["lease_until"] or row["claimed_by"]:
                 figures.inconsistent.append(f"{where}: still holds a claim")
         leftovers = [p.name for d in ("inbox", "failed") for p in (self.home / d).iterdir()]
+        leftovers += self.claimed_files()
         if leftovers:
             figures.inconsistent.append(f"files left in inbox/failed: {leftovers}")
         self.check_platforms(rows)

@@ -1,4 +1,5 @@
-"""The CI-sized crash matrix: 25 SIGKILLs of the real daemon across every phase, every target
+"""The CI-sized crash matrix: 25 SIGKILLs of the real daemon across every phase (a second daemon
+started beside a running or stopping one among them), every target
 (WordPress, Ghost and the Bluesky PDS real, the rest on emulators). `python -m bench.crash_matrix`
 runs the full one (300+ kills) whose figures are in docs/RELIABILITY.md."""
 
@@ -24,6 +25,7 @@ def test_sigkill_in_every_phase_never_duplicates_loses_or_leaks(tmp_path: Path) 
     # the kills really happened, in every phase
     assert summary["kills_landed"] >= 20, summary
     assert set(summary["kills"]) == set(PHASES), summary
+    assert sum(figures.second_daemons.values()) >= 2, summary  # second daemons really started
     # and the work was real: every essay to every target
     assert figures.essays >= 10 and figures.publications == figures.essays * len(TARGETS)
     assert figures.posts_checked >= figures.essays * 10
