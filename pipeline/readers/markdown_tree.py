@@ -281,7 +281,7 @@ class TreeBuilder:
                         Image(src=image.src, alt=image.alt, caption=image.title, href=image.href)
                     )
             return
-        content = trim(merge_runs([_unsafe_image_words(n) for n in frame.nodes]))
+        content = trim(unmark_edge_spaces([_unsafe_image_words(n) for n in frame.nodes]))
         if frame.kind == "cell":
             table = self.stack[-1]
             if isinstance(table, _Table):
@@ -462,6 +462,49 @@ def _blank(node: InlineNode) -> bool:
     if isinstance(node, LineBreak):
         return True
     return isinstance(node, Run) and "code" not in node.marks and not node.text.strip()
+
+
+def unmark_edge_spaces(nodes: list[InlineNode]) -> list[InlineNode]:
+    """Spaces at the edge of a marked stretch lose that mark (`<b> x</b>` is " " + bold "x").
+
+    Markdown's own delimiters never mark such spaces, raw HTML tags can; a space inside a
+    stretch (`*a **b** c*`) keeps its mark. Code keeps its spaces marked.
+    """
+    pieces: list[InlineNode] = []
+    for node in nodes:
+        if not isinstance(node, Run) or not node.marks or "code" in node.marks:
+            pieces.append(node)
+            continue
+        core = node.text.strip()
+        if core == node.text:
+            pieces.append(node)
+            continue
+        start = node.text.find(core) if core else len(node.text)
+        for text in (node.text[:start], core, node.text[start + len(core) :]):
+            if text:
+                pieces.append(Run(text=text, marks=node.marks, href=node.href))
+    out: list[InlineNode] = []
+    for index, node in enumerate(pieces):
+        if (
+            isinstance(node, Run)
+            and node.marks
+            and "code" not in node.marks
+            and not node.text.strip()
+        ):
+            before = pieces[index - 1] if index else None
+            after = pieces[index + 1] if index + 1 < len(pieces) else None
+            kept = tuple(
+                m
+                for m in node.marks
+                if isinstance(before, Run)
+                and m in before.marks
+                and isinstance(after, Run)
+                and m in after.marks
+            )
+            if kept != node.marks:
+                node = Run(text=node.text, marks=kept, href=node.href)
+        out.append(node)
+    return merge_runs(out)
 
 
 def _unsafe_image_words(node: InlineNode) -> InlineNode:

@@ -45,7 +45,6 @@ from pipeline.document import (
 )
 from pipeline.readers.raw_html import trim
 from pipeline.readers.urls import encode_url
-from pipeline.render.html import code_language
 from pipeline.render.parts import safe_href
 
 EMPHASIS = {"strong": "**", "em": "*", "strike": "~~"}
@@ -53,8 +52,6 @@ HTML_MARKS = ("sub", "sup")
 ALWAYS_ESCAPED = set("\\*_[]<`~")
 _NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~]")
 ENTITY_LIKE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
-# An info string with these is written as its safe leading name only (`html"` -> `html`).
-_UNSAFE_INFO = re.compile(r"[`\"'<>&]")
 LINE_START_BLOCK = re.compile(r"([#>+=-])|([0-9]{1,9})([.)])")
 PARSE_OPTIONS = (
     pyromark.Options.ENABLE_STRIKETHROUGH
@@ -240,13 +237,18 @@ def _fenced(block: Code) -> str:
     longest = max((len(m) for m in re.findall(r"`+", block.text)), default=0)
     fence = "`" * max(3, longest + 1)
     body = block.text + "\n" if block.text else ""
-    return f"{fence}{_info(block.language)}\n{body}{fence}"
+    info = _info(block.language)
+    if "`" in info:  # a backtick fence's info string cannot hold a backtick: use tildes
+        longest = max((len(m) for m in re.findall(r"~+", block.text)), default=0)
+        fence = "~" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}{fence}"
 
 
 def _info(language: str | None) -> str:
-    """The fence's info string: the language as written, unless it could end the fence."""
+    """The fence's info string: the language's first word, escaped to read back as it is."""
     word = (language or "").split()[0] if (language or "").strip() else ""
-    return word if not _UNSAFE_INFO.search(word) else code_language(word)
+    word = word.replace("\\", "\\\\")
+    return ENTITY_LIKE.sub(lambda m: "\\" + m.group(), word)
 
 
 def _image(image: Image) -> str:
@@ -299,8 +301,15 @@ def inline_markdown(content: Inline, *, in_table: bool = False) -> str:
     """Inline nodes as Markdown; emphasis is dropped only if it would not parse back."""
     content = _strip_ends(content)
     rendered = _inline(content, emphasis=True, in_table=in_table)
-    if _plainly_safe(content) or _chars(content) == _parsed_chars(rendered):
+    if _plainly_safe(content):
         return rendered
+    wanted = _chars(content)
+    if wanted == _parsed_chars(rendered):
+        return rendered
+    # delimiters around a link can fail where they would hold inside its brackets
+    inside = _inline(content, emphasis=True, in_table=in_table, hoist=False)
+    if inside != rendered and wanted == _parsed_chars(inside):
+        return inside
     return _inline(content, emphasis=False, in_table=in_table)
 
 
@@ -325,7 +334,7 @@ def _plainly_safe(content: Inline) -> bool:
         core = run.text.strip()
         if previous_emphasis or len(emphasis) > 1 or "code" in run.marks or not core:
             return False
-        if any(m in HTML_MARKS for m in run.marks):
+        if any(m in HTML_MARKS for m in run.marks) or run.href:
             return False
         before = content[index - 1] if index > 0 else None
         after = content[index + 1] if index + 1 < len(content) else None
@@ -383,11 +392,12 @@ class _Link:
 
     href: str
     nodes: list[InlineNode]
+    hoist: bool = True  # False: every delimiter stays inside the brackets
 
     @property
     def marks(self) -> tuple[str, ...]:
         runs = [n for n in self.nodes if isinstance(n, Run)]
-        if not runs:
+        if not runs or not self.hoist:
             return ()
         return tuple(m for m in EMPHASIS if all(m in run.marks for run in runs))
 
@@ -395,7 +405,7 @@ class _Link:
 _Item = InlineNode | _Link
 
 
-def _inline(content: Inline, *, emphasis: bool, in_table: bool = False) -> str:
+def _inline(content: Inline, *, emphasis: bool, in_table: bool = False, hoist: bool = True) -> str:
     if not emphasis:
         # Without delimiters, neighbouring code runs must join, or "`a``b`" reads as one span.
         content = [
@@ -409,7 +419,7 @@ def _inline(content: Inline, *, emphasis: bool, in_table: bool = False) -> str:
         if href is None:
             items.extend(nodes)
         else:
-            items.append(_Link(href, nodes))
+            items.append(_Link(href, nodes, hoist))
     text = _emit(items, emphasis=emphasis, at_line_start=True)
     if in_table:
         text = text.replace("\\\n", "<br>")  # a table cell is one line
@@ -617,7 +627,7 @@ _HTML_TAG = re.compile(r"<(/?)(sub|sup)>")
 
 def _parsed_chars(markdown: str) -> list[CharKey] | None:
     """The characters pulldown-cmark reads from `markdown`, or None if it reads a block."""
-    labels = re.findall(r"\[\^([^\]\s]+)\]", markdown)
+    labels = re.findall(r"(?<!\\)\[\^([^\]\s\\]+)\]", markdown)
     definitions = "".join(f"\n\n[^{label}]: x" for label in dict.fromkeys(labels))
     events = pyromark.events(markdown + definitions, options=PARSE_OPTIONS)
     keys: list[CharKey] = []
@@ -658,7 +668,7 @@ def _parsed_chars(markdown: str) -> list[CharKey] | None:
                 keys.append(("\x00img:" + encode_url(image or ""), frozenset(), href))
                 image = None
             elif name == "Paragraph":
-                depth = 0
+                return keys  # what follows is the footnote definitions added above
         elif image is not None:
             continue
         elif kind == "FootnoteReference":
