@@ -3,6 +3,13 @@
 Every command works on one home folder (`--home`, `CROSSPOST_HOME`, or the current
 directory). Errors print one clear line and exit 2 (bad input or settings) or 1 (a
 platform said no); no traceback reaches the operator unless `--debug` is given.
+
+Operator steps (`retry`, `cancel`, `reschedule`, `confirm`) change a publication only in a
+state they allow, in one compare-and-set with any publisher's claim: exit 0 and "now
+<state>" means the row is in that state; exit 2 means nothing changed, and the message names
+the state the row is in (e.g. "is publishing (a publisher has it right now)") or the
+publication it waits for. `status` exits 3 when a daemon that says it runs is stale or
+unhealthy (see pipeline/health.py), else 0.
 """
 
 from __future__ import annotations
@@ -79,15 +86,18 @@ def parse_when(text: str, zone: Any) -> datetime:
         return datetime.now(UTC)
     if text.startswith("+"):
         return datetime.now(UTC) + parse_duration(text[1:])
+    from pipeline.timezones import author_time
+
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise CrosspostError(f"{text!r} is not a time; use 2025-06-02T09:00, now, or +2h") from None
-    return when.replace(tzinfo=zone) if when.tzinfo is None else when
+    return author_time(when, zone)  # a skipped or repeated local time is refused, both named
 
 
 def local(dt: datetime | None, zone: Any) -> str:
-    return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else "-"
+    """A stored time in the author's zone, always with its UTC offset."""
+    return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M%z") if dt else "-"
 
 
 def table(rows: list[list[str]], headers: list[str], full_last: bool = False) -> str:
@@ -269,12 +279,25 @@ def print_status(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.health import read_health
+
     engine = open_view(args)
     try:
-        print_status(engine, args.json, args.essay, everything=args.all)
+        health = read_health(engine.store.engine, home_of(args))
+        if args.daemon:
+            out = health.as_json() if args.json else health.line(engine.settings.zone, now())
+            print(json.dumps(out) if args.json else out)
+        else:
+            print_status(engine, args.json, args.essay, everything=args.all)
+            if not args.json:
+                print(f"\n{health.line(engine.settings.zone, now())}")
     finally:
         engine.close()
-    return 0
+    return health.exit_code  # 3: a daemon that says it runs is stale or unhealthy
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -313,9 +336,11 @@ def operator_step(action: Callable[[Any, argparse.Namespace], Any], verb: str) -
             return 2
         finally:
             engine.close()
+        waits = row.state == "planned" and row.depends_on is not None
         print(
             f"publication {row.id} ({row.target}) {verb}: now {row.state}"
             + (f", due {local(row.due_at, engine.settings.zone)}" if row.due_at else "")
+            + (f", after publication {row.depends_on} is published" if waits else "")
         )
         return 0
 
@@ -441,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--essay", type=int)
     p.add_argument("--all", action="store_true", help="every row, however many")
+    p.add_argument(
+        "--daemon", action="store_true", help="only the daemon's health (exit 3: stale/unhealthy)"
+    )
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("logs", help="the structured log, filtered")

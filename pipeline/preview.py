@@ -16,6 +16,7 @@ from pipeline.document import summarize
 from pipeline.planner import target_kind, target_options
 from pipeline.readers import read_file
 from pipeline.settings import CONFIG_NAME, Settings, TargetSettings, load_settings
+from pipeline.timezones import with_author_times
 
 
 def preview_settings(home: Path) -> Settings:
@@ -35,8 +36,8 @@ def preview_settings(home: Path) -> Settings:
 def preview(
     path: Path, home: Path, only: list[str] | None = None, link: str | None = None
 ) -> dict[str, Any]:
-    essay = read_file(path)
     settings = preview_settings(home)
+    essay = with_author_times(read_file(path), settings.zone)
     names = only or list(settings.targets)
     unknown = [n for n in names if n not in settings.targets]
     if unknown:
