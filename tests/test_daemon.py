@@ -116,23 +116,32 @@ def test_work_that_fell_due_while_down_runs_on_start_once(tmp_path: Path) -> Non
 
 def persist_old_style_job(home: Path, pub_id: int) -> None:
     """A date job in APScheduler's SQLAlchemy job store, naming the old textual entry point."""
+    from apscheduler.job import Job
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.date import DateTrigger
 
-    scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{home / 'crosspost.db'}")},
-        timezone=UTC,
+    scheduler = BackgroundScheduler(timezone=UTC)  # never started: only the store is used
+    store = SQLAlchemyJobStore(url=f"sqlite:///{home / 'crosspost.db'}")
+    store.start(scheduler, "default")
+    due = datetime.now(UTC)
+    store.add_job(
+        Job(
+            scheduler,
+            id=f"pub-{pub_id}",
+            func="pipeline.daemon:fire_publication",
+            trigger=DateTrigger(run_date=due, timezone=UTC),
+            args=[pub_id],
+            kwargs={},
+            executor="default",
+            name="fire_publication",
+            misfire_grace_time=3600,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=due,
+        )
     )
-    scheduler.start(paused=True)
-    scheduler.add_job(
-        "pipeline.daemon:fire_publication",
-        "date",
-        run_date=datetime.now(UTC),
-        args=[pub_id],
-        id=f"pub-{pub_id}",
-        misfire_grace_time=3600,
-    )
-    scheduler.shutdown(wait=False)
+    store.shutdown()
     with sqlite3.connect(home / "crosspost.db") as db:
         assert db.execute("SELECT count(*) FROM apscheduler_jobs").fetchone() == (1,)
 
