@@ -30,6 +30,7 @@ from pipeline.store import UTCDateTime
 STALE_AFTER = timedelta(seconds=20)  # ten ticks of `SYNC_SECONDS`
 UNHEALTHY_EXIT = 3
 HEALTH_FILE = "daemon-health.json"
+BEAT_BUSY_MS = 2000  # how long a heartbeat waits for SQLite's write lock
 
 heartbeat_table = Table(
     "daemon_heartbeat",
@@ -99,11 +100,15 @@ class Heartbeat:
             "beat_at": self.now(),
         }
         with self.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":  # a held lock is reported, not waited out
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={BEAT_BUSY_MS}")
             done = connection.execute(
                 heartbeat_table.update().where(heartbeat_table.c.name == "daemon"), values
             ).rowcount
             if not done:
                 connection.execute(heartbeat_table.insert(), {"name": "daemon", **values})
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA busy_timeout=30000")
         self.note(state, reason)
 
     def note(self, state: str, reason: str | None) -> None:
@@ -146,18 +151,21 @@ def read_health(engine: Any, home: Path, now: datetime | None = None) -> Health:
     if _alive_here(row.pid, row.host) is False:
         health.state, health.reason = "not running", f"process {row.pid} ended without stopping"
         return health
-    if now - beat > STALE_AFTER:
+    noted = _noted(home, row.pid)
+    if noted and noted["state"] == "unhealthy" and noted["at"] > beat:
+        health.state = "unhealthy"  # newer than the row: the row could not be written
+        health.reason = f"{noted['reason']} (at {noted['at'].isoformat(timespec='seconds')})"
+    elif now - beat > STALE_AFTER:
         health.state = "stale"
-        noted = _noted_reason(home, row.pid)
-        health.reason = noted or f"no tick for {round((now - beat).total_seconds())} s"
+        health.reason = f"no tick for {round((now - beat).total_seconds())} s"
     return health
 
 
-def _noted_reason(home: Path, pid: int) -> str | None:
+def _noted(home: Path, pid: int) -> dict[str, Any] | None:
+    """The daemon's own note of its trouble, if it is this daemon's and readable."""
     try:
         data = json.loads((home / "logs" / HEALTH_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data["at"] = _utc(datetime.fromisoformat(data["at"]))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if data.get("pid") == pid and data.get("reason"):
-        return f"{data['reason']} (since {data.get('at')})"
-    return None
+    return data if data.get("pid") == pid else None
