@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.base import RenderContext
 from connectors import connector_class
+from connectors.base import RenderContext
 from pipeline.document import Essay
 from pipeline.timezones import with_author_times
 from tests.daemon_helpers import EXAMPLE, crosspost, make_home, status
