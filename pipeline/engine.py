@@ -907,7 +907,7 @@ class Engine:
             )
         names = ", ".join(sorted(s.value for s in allowed))
         busy = " (a publisher has it right now)" if row.state == State.PUBLISHING.value else ""
-        return f"publication {row.id} is {row.state}{busy}; nothing changed; this works on: {names}"
+        return f"publication {row.id} is {row.state}; this works on: {names}; nothing changed{busy}"
 
     def retry(self, pub_id: int) -> PublicationRow:
         """Due now again; a row still waiting for its dependency goes back to waiting."""

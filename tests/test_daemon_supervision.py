@@ -257,7 +257,7 @@ def test_operator_steps_racing_a_publishers_claim_report_what_really_happened(
         offset = "1d"
         """,
     )
-    reps, batch = RACE_REPS, 10
+    reps, batch = RACE_REPS, RACE_REPS
     drop_essays(home, reps)
     assert crosspost(home, "run", "--once").returncode == 0
     ids = sorted(r["id"] for r in status(home))
