@@ -163,28 +163,8 @@ class Daemon:
             self.engine.cancel_removed_targets()
         except Exception as exc:  # e.g. a full disk at start: the supervisor retries
             self.note_trouble(exc)
-        scheduler = BackgroundScheduler(
-            jobstores={"default": MemoryJobStore()},
-            executors={"default": ThreadPoolExecutor(4)},
-            job_defaults={
-                "misfire_grace_time": MISFIRE_GRACE,
-                "coalesce": True,
-                "max_instances": 1,
-            },
-            timezone=UTC,
-        )
+        scheduler = self.new_scheduler()
         self.scheduler = scheduler
-        for index, feed in enumerate(self.settings.feeds):
-            scheduler.add_job(
-                self.feeds.poll,
-                "interval",
-                seconds=parse_duration(feed.every).total_seconds(),
-                args=[feed.url],
-                id=f"feed-{index}",
-                next_run_time=datetime.now(UTC),
-                max_instances=1,
-                coalesce=True,
-            )
         self.engine.on_scheduled = self.arm
         scheduler.start()
         started = time.perf_counter()
@@ -225,6 +205,7 @@ class Daemon:
         """One tick; the number of armed jobs, or None when it failed (logged, noted)."""
         try:
             self.check_settings()
+            self.revive_scheduler()
             if recover:
                 self.engine.recover()
             jobs = self.sync()
@@ -238,6 +219,44 @@ class Daemon:
             self.log.info("daemon healthy again", after=self.trouble)
             self.trouble = None
         return jobs
+
+    def revive_scheduler(self) -> None:
+        """APScheduler's own thread ends on an exception in its bookkeeping; then no job
+        would fire again. Start a new scheduler (the next sync re-arms it from the rows)."""
+        scheduler = self.scheduler
+        thread = getattr(scheduler, "_thread", None)
+        if scheduler is None or thread is None or thread.is_alive() or self.stop_event.is_set():
+            return
+        self.log.error("scheduler thread ended; starting a new one", jobs=len(scheduler.get_jobs()))
+        with contextlib.suppress(Exception):
+            scheduler.shutdown(wait=False)
+        self.scheduler = self.new_scheduler()
+        self.scheduler.start()
+
+    def new_scheduler(self) -> BackgroundScheduler:
+        """In-memory jobs only: publication timers (re-armed from the rows) and feed polls."""
+        scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={
+                "misfire_grace_time": MISFIRE_GRACE,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+            timezone=UTC,
+        )
+        for index, feed in enumerate(self.settings.feeds):
+            scheduler.add_job(
+                self.feeds.poll,
+                "interval",
+                seconds=parse_duration(feed.every).total_seconds(),
+                args=[feed.url],
+                id=f"feed-{index}",
+                next_run_time=datetime.now(UTC),
+                max_instances=1,
+                coalesce=True,
+            )
+        return scheduler
 
     def note_trouble(self, exc: BaseException) -> None:
         reason = storage_trouble(exc)
@@ -391,7 +410,11 @@ class Daemon:
             for pub_id, due_at in wanted.items():
                 if armed.get(pub_id) != due_at:
                     self._add(pub_id, due_at)
+            soon = datetime.now(UTC) + timedelta(seconds=SYNC_SECONDS)
             for pub_id in armed.keys() - wanted.keys():
+                if armed[pub_id] is not None and armed[pub_id] <= soon:
+                    continue  # about to fire (harmless: the claim refuses it); removing it
+                    # now races APScheduler's own removal, which ends its thread
                 with contextlib.suppress(JobLookupError):
                     self.scheduler.remove_job(f"pub-{pub_id}")
             return len(wanted)
