@@ -116,7 +116,9 @@ class Heartbeat:
         data = {"state": state, "reason": reason, "pid": self.pid, "at": self.now().isoformat()}
         try:
             partial = self.file.with_suffix(".tmp")
-            partial.write_text(json.dumps(data), encoding="utf-8")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # like the log
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(data))
             partial.replace(self.file)
         except OSError:
             pass  # a full disk: the stale row tells the rest
