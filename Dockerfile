@@ -30,9 +30,11 @@ WORKDIR /home/crosspost
 RUN umask 077 && crosspost init /home/crosspost
 VOLUME /home/crosspost
 
-# Healthy when the settings load and the database answers.
+# Healthy when the settings load, the database answers and the daemon's heartbeat is fresh:
+# `crosspost status --daemon` exits 3 when the daemon is stale or unhealthy (locked database,
+# full disk; the reason is printed), 0 when it ticks.
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
-    CMD ["crosspost", "status"]
+    CMD ["crosspost", "status", "--daemon"]
 
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["crosspost"]

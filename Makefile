@@ -55,6 +55,8 @@ reliability: setup
 	$(BIN)/python -m bench.crash_matrix --kills 380 --backlog 24
 	$(BIN)/python -m bench.faults
 	$(BIN)/python -m bench.fuzz_readers --minutes 10
+	CROSSPOST_TEST_RACE_REPS=50 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_daemon_supervision.py -k racing
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

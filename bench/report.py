@@ -154,6 +154,15 @@ def scheduler_section(s: dict[str, Any]) -> list[str]:
         + " ms; the command's time is mostly Python starting and importing.",
         "",
     ]
+    t = s.get("sigterm")
+    if t:
+        spread = _lat(t["exit_s"]) if t.get("exit_s") else "none exited"
+        lines += [
+            f"SIGTERM to exit with {t['overdue']:,} publications overdue at start: "
+            f"{t['under_10_s']} of {t['tries']} under {g.get('sigterm_exit_s', 10):.0f} s "
+            f"({spread}); rows left `publishing` afterwards: {t['left_publishing']}.",
+            "",
+        ]
     return lines
 
 

@@ -17,7 +17,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
@@ -26,6 +26,7 @@ from pydantic import BaseModel, SecretStr
 
 from pipeline.document import Essay
 from pipeline.render.lengths import LengthRule
+from pipeline.timezones import author_time
 
 # (connect, read) seconds: a dead host fails fast, a slow one gets time
 DEFAULT_TIMEOUT = (5.0, 30.0)
@@ -528,9 +529,10 @@ def error_for(
     return Rejected(f"{what}: request refused ({status})", platform_message=message, status=status)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """An aware UTC time; a naive one is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def as_utc(moment: datetime, zone: tzinfo = UTC) -> datetime:
+    """An aware UTC time. The engine hands connectors essays whose `publish_at` is already
+    aware (read in the author's zone by `author_time`); a naive one here is read in `zone`."""
+    return author_time(moment, zone).astimezone(UTC)
 
 
 def schedule_on_platform(publish_at: datetime, options: Mapping[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -36,6 +36,7 @@ from connectors.base import (
     Remote,
     RenderContext,
     Transient,
+    as_utc,
     retry_after_seconds,
 )
 from pipeline import fetch
@@ -354,9 +355,7 @@ def _js_len(text: str) -> int:
 
 def ghost_time(moment: datetime) -> str:
     """Ghost's timestamp format, in UTC; a naive time is taken to be UTC already."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _is_web_url(src: str) -> bool:

@@ -19,7 +19,7 @@ import html
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -39,6 +39,7 @@ from connectors.base import (
     Remote,
     RenderContext,
     Transient,
+    as_utc,
     retry_after_seconds,
     schedule_on_platform,
 )
@@ -351,9 +352,7 @@ def _file_name(source: str, content_type: str) -> str:
 
 def wp_gmt(moment: datetime) -> str:
     """WordPress's `date_gmt`: ISO 8601 in UTC without an offset; naive means UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _names(value: Any) -> list[str]:

@@ -7,7 +7,15 @@ Errors print one clear line; no traceback reaches the operator unless `--debug` 
 
 Exit codes (README "Exit codes"): 0 done; 1 a platform said no or something unexpected;
 2 bad input or settings; 3 (`run --once`, `worker --once`) a publication failed or a file
-in the inbox was refused; 4 (same) a publication waits for a person (`awaiting-manual`).
+in the inbox was refused; 4 (same) a publication waits for a person (`awaiting-manual`);
+5 (`run`) another `run` already holds the store (pipeline/runlock.py).
+
+Operator steps (`retry`, `cancel`, `reschedule`, `confirm`) change a publication only in a
+state they allow, in one compare-and-set with any publisher's claim: exit 0 and "now
+<state>" means the row is in that state; exit 2 means nothing changed, and the message names
+the state the row is in (e.g. "is publishing (a publisher has it right now)") or the
+publication it waits for. `status` exits 3 when a daemon that says it runs is stale or
+unhealthy (see pipeline/health.py), else 0.
 """
 
 from __future__ import annotations
@@ -117,11 +125,13 @@ def parse_when(text: str, zone: Any) -> datetime:
         return datetime.now(UTC)
     if text.startswith("+"):
         return datetime.now(UTC) + parse_duration(text[1:])
+    from pipeline.timezones import author_time
+
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise CrosspostError(f"{text!r} is not a time; use {example_time()}, now, or +2h") from None
-    return when.replace(tzinfo=zone) if when.tzinfo is None else when
+    return author_time(when, zone)  # a skipped or repeated local time is refused, both named
 
 
 def example_time() -> str:
@@ -133,7 +143,8 @@ def example_time() -> str:
 
 
 def local(dt: datetime | None, zone: Any) -> str:
-    return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else "-"
+    """A stored time in the author's zone, always with its UTC offset."""
+    return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M%z") if dt else "-"
 
 
 COLUMN_WIDTH = 60
@@ -436,20 +447,33 @@ def account_notes(engine: Any, rows: list[Any]) -> dict[int, dict[str, Any]]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.health import Health, read_health
     from pipeline.runlock import daemon_line, daemon_status, run_holder
 
     engine = open_view(args)
     try:
-        holder = run_holder(engine.store.engine) if engine.store is not None else None
+        if engine.store is None:  # nothing ran here yet
+            health, holder = Health("never started", None, None, None, None), None
+        else:
+            health = read_health(engine.store.engine, engine.home)
+            holder = run_holder(engine.store.engine)
+        lines = [health.line(engine.settings.zone, now()), daemon_line(holder)]
         if args.daemon:
-            print(json.dumps(daemon_status(holder)) if args.json else daemon_line(holder))
-            return 0
-        print_status(engine, args.json, args.essay, everything=args.all, full=args.full)
-        if not args.json:
-            print(daemon_line(holder))
+            if args.json:
+                print(json.dumps({**health.as_json(), "lock": daemon_status(holder)}))
+            else:
+                print("\n".join(lines))
+        else:
+            print_status(engine, args.json, args.essay, everything=args.all, full=args.full)
+            if not args.json:
+                print("\n" + "\n".join(lines))
     finally:
         engine.close()
-    return 0
+    return health.exit_code  # 3: a daemon that says it runs is stale or unhealthy
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -504,9 +528,11 @@ def operator_step(action: Callable[[Any, argparse.Namespace], Any], verb: str) -
             return 2
         finally:
             engine.close()
+        waits = row.state == "planned" and row.depends_on is not None
         print(
             f"publication {row.id} ({row.target}) {verb}: now {row.state}"
             + (f", due {local(row.due_at, engine.settings.zone)}" if row.due_at else "")
+            + (f", after publication {row.depends_on} is published" if waits else "")
         )
         return 0
 
@@ -805,7 +831,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--essay", type=int)
     p.add_argument("--all", action="store_true", help="every row, however many")
     p.add_argument("--full", "--wide", action="store_true", help="cut no column")
-    p.add_argument("--daemon", action="store_true", help="only the running daemon (pid, since)")
+    p.add_argument(
+        "--daemon", action="store_true", help="only the daemon's health (exit 3: stale/unhealthy)"
+    )
     p.set_defaults(func=cmd_status)
 
     p = command("logs", help="the structured log, filtered")

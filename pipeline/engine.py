@@ -60,10 +60,13 @@ from pipeline.store import (
     utcnow,
 )
 from pipeline.syndication import copies_for_render, mark_stale_pages, shows_syndication
+from pipeline.timezones import author_time, with_author_times
+from pipeline.trouble import storage_trouble
 
 LEASE = timedelta(minutes=10)
 HOLD_RECHECK = timedelta(minutes=10)  # a held publication looks again (no request is sent)
 INTAKE_TRIES = 4  # a racing intake loses at most once per key (hash, slug, canonical URL)
+STORAGE_RETRY = timedelta(seconds=5)  # a locked database or full disk is tried again after
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 Clock = Callable[[], datetime]
@@ -498,6 +501,7 @@ class Engine:
 
     def render(self, row: PublicationRow, essay: Essay) -> Draft:
         connector = self.connector(row.target)
+        essay = with_author_times(essay, self.settings.zone)
         link = slot = None
         if row.depends_on:
             dependency = self.store.publication(row.depends_on)
@@ -583,6 +587,12 @@ class Engine:
             publication=pub_id, essay=row.essay_id, target=row.target, attempt=row.attempts
         )
         journal = StoreJournal(self, pub_id, row.progress)
+        if row.target not in self.settings.targets and not row.progress:
+            with self.store.session() as session, session.begin():
+                claimed = session.get(PublicationRow, pub_id)
+                assert claimed is not None
+                self._cancel_removed(session, claimed, self.now())
+            return State.CANCELLED
         try:
             essay = self.essay_of(row)
             draft = self.render(row, essay)
@@ -618,6 +628,9 @@ class Engine:
         except PublishError as exc:
             return self._fail(row, str(exc), "check the target, then `crosspost retry`", log)
         except Exception as exc:  # a bug must fail one publication, never the daemon
+            trouble = storage_trouble(exc)
+            if trouble is not None:  # a full disk or a locked database passes: try later
+                return self._wait_for_storage(row, trouble, log)
             log.exception("publication crashed")
             return self._fail(
                 row,
@@ -678,12 +691,14 @@ class Engine:
         )
         booked = self._booked(session) if dependents else {}
         for dep in dependents:
+            if dep.target not in self.settings.targets:
+                self._cancel_removed(session, dep, now)
+                continue
             essay_row = session.get(EssayRow, dep.essay_id)
             essay = Essay.model_validate_json(essay_row.essay_json)
             not_before = now
             if essay.publish_at is not None:
-                at = essay.publish_at
-                at = at.replace(tzinfo=self.settings.zone) if at.tzinfo is None else at
+                at = author_time(essay.publish_at, self.settings.zone)
                 not_before = max(now, at.astimezone(UTC))
             dep.due_at = release_after(
                 now,
@@ -704,7 +719,42 @@ class Engine:
                 due=dep.due_at,
                 why="its dependency has a URL now",
             )
-        return [d.id for d in dependents]
+        return [d.id for d in dependents if d.state == State.SCHEDULED.value]
+
+    def _cancel_removed(self, session: Any, row: PublicationRow, now: datetime) -> None:
+        """A publication for a target no longer in the settings: cancelled, saying why."""
+        reason = f"target {row.target!r} was removed from the settings; nothing was sent"
+        row.state = State.CANCELLED.value
+        row.last_error = reason
+        row.claimed_by = None
+        row.lease_until = None
+        row.updated_at = now
+        self.store.add_event(
+            session,
+            "publication.cancelled",
+            essay_id=row.essay_id,
+            publication_id=row.id,
+            target=row.target,
+            why=reason,
+        )
+        self.log.warning("publication cancelled", publication=row.id, target=row.target, why=reason)
+
+    def cancel_removed_targets(self) -> list[int]:
+        """Open publications of targets the settings no longer have: cancelled with a reason
+        (at start and when the settings change), so none is retried against a missing target."""
+        now = self.now()
+        with self.store.session() as session, session.begin():
+            rows = list(
+                session.scalars(
+                    select(PublicationRow).where(
+                        PublicationRow.state.in_([State.PLANNED.value, State.SCHEDULED.value]),
+                        PublicationRow.target.not_in(list(self.settings.targets)),
+                    )
+                )
+            )
+            for row in rows:
+                self._cancel_removed(session, row, now)
+        return [row.id for row in rows]
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter in [base/2, cap]."""
@@ -844,6 +894,60 @@ class Engine:
                 )
                 self.log.warning("credentials expire soon", target=name, detail=health.detail)
 
+    def _wait_for_storage(self, row: PublicationRow, trouble: str, log: Any) -> State:
+        """Back to scheduled after `STORAGE_RETRY`, not an attempt; if even that write fails,
+        the error goes up and the daemon keeps releasing until the storage answers."""
+        due = self.now() + STORAGE_RETRY
+        log.warning("publication waits for storage", reason=trouble, retry_at=due.isoformat())
+        self._settle(
+            row,
+            State.SCHEDULED,
+            {"due_at": due, "attempts": PublicationRow.attempts - 1, "last_error": trouble},
+            "publication.retry",
+            error=trouble,
+            retry_at=due,
+        )
+        self._announce([row.id])
+        return State.SCHEDULED
+
+    def release(self, pub_id: int, reason: str) -> bool:
+        """Give back a claim this process holds: scheduled again now, journal kept (the next
+        attempt looks a begun post up before sending). False when it holds no such claim."""
+        now = self.now()
+        with self.store.session() as session, session.begin():
+            released = session.execute(
+                update(PublicationRow)
+                .where(
+                    PublicationRow.id == pub_id,
+                    PublicationRow.state == State.PUBLISHING.value,
+                    PublicationRow.claimed_by == WORKER_ID,
+                )
+                .values(
+                    state=State.SCHEDULED.value,
+                    due_at=now,
+                    claimed_by=None,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            ).rowcount
+            if released:
+                self.store.add_event(
+                    session, "publication.released", publication_id=pub_id, why=reason
+                )
+        if released:
+            self.log.warning("publication released", publication=pub_id, why=reason)
+        return bool(released)
+
+    def use_settings(self, settings: Settings) -> None:
+        """Edited settings, already validated: new essays are planned with them."""
+        self.settings = settings
+        self._connectors.clear()
+        self.notifier = Notifier(settings.notify)
+        self.rate_limits = RateLimits(settings, self.now, history=self._sent_recently)
+        self.store.secrets = [
+            s for s in settings.secret_values() + self.accounts.secret_values() if s
+        ]
+
     def _defer(self, row: PublicationRow, wait: float, log: Any) -> State:
         """The target's rate limit is used up: back to scheduled for when a slot frees.
 
@@ -935,20 +1039,41 @@ class Engine:
         values: dict[str, Any],
         kind: str,
         adjust: Callable[[PublicationRow], None] | None = None,
+        then: Callable[[Any, PublicationRow], Any] | None = None,
+        needs_dependency: bool = False,
         **data: Any,
     ) -> PublicationRow:
+        """Change a row only in a state the step allows: one conditional UPDATE (compare
+        and set on the state), so a publisher's claim between a read and a write cannot
+        slip through. What is returned is the row as this transaction left it.
+
+        `needs_dependency`: the row must not wait for an unpublished dependency (a post
+        that links the blog's URL must not go out before the blog post)."""
+        conditions = [
+            PublicationRow.id == pub_id,
+            PublicationRow.state.in_([s.value for s in allowed]),
+        ]
+        if needs_dependency:
+            published = select(PublicationRow.id).where(
+                PublicationRow.state == State.PUBLISHED.value
+            )
+            conditions.append(
+                or_(PublicationRow.depends_on.is_(None), PublicationRow.depends_on.in_(published))
+            )
         with self.store.session() as session, session.begin():
+            changed = session.execute(
+                update(PublicationRow)
+                .where(*conditions)
+                .values(**values, updated_at=self.now())
+                .execution_options(synchronize_session=False)
+            ).rowcount
             row = session.get(PublicationRow, pub_id)
             if row is None:
                 raise LookupError(f"no publication {pub_id}")
-            if State(row.state) not in allowed:
-                names = ", ".join(sorted(s.value for s in allowed))
-                raise ValueError(f"publication {pub_id} is {row.state}; this works on: {names}")
-            for key, value in values.items():
-                setattr(row, key, value)
+            if changed != 1:
+                raise ValueError(self._refusal(session, row, allowed))
             if adjust:
                 adjust(row)
-            row.updated_at = self.now()
             self.store.add_event(
                 session,
                 kind,
@@ -957,16 +1082,49 @@ class Engine:
                 target=row.target,
                 **data,
             )
+            if then:
+                then(session, row)
         self.log.info(kind.replace(".", " "), publication=pub_id, target=row.target, **data)
         return row
 
+    def _refusal(self, session: Any, row: PublicationRow, allowed: set[State]) -> str:
+        """Why an operator step changed nothing, naming the row's state as it is now."""
+        if State(row.state) in allowed and row.depends_on is not None:
+            dependency = session.get(PublicationRow, row.depends_on)
+            name = dependency.target if dependency else "?"
+            return (
+                f"publication {row.id} waits for publication {row.depends_on} ({name}) to be "
+                f"published and links to it; nothing changed: it goes out after it. "
+                f"Move publication {row.depends_on} instead"
+            )
+        names = ", ".join(sorted(s.value for s in allowed))
+        busy = " (a publisher has it right now)" if row.state == State.PUBLISHING.value else ""
+        return f"publication {row.id} is {row.state}; this works on: {names}; nothing changed{busy}"
+
     def retry(self, pub_id: int) -> PublicationRow:
+        """Due now again; a row still waiting for its dependency goes back to waiting."""
+        step = {State.FAILED, State.SCHEDULED, State.CANCELLED}
+        values = {"state": State.SCHEDULED.value, "due_at": self.now(), "attempts": 0}
+        try:
+            return self._operator_change(
+                pub_id,
+                step,
+                values,
+                "publication.retry-requested",
+                adjust=self._forget_unanswered,
+                needs_dependency=True,
+            )
+        except ValueError:
+            row = self.store.publication(pub_id)
+            if row is None or row.depends_on is None or State(row.state) not in step:
+                raise
         return self._operator_change(
             pub_id,
-            {State.FAILED, State.SCHEDULED, State.CANCELLED},
-            {"state": State.SCHEDULED.value, "due_at": self.now(), "attempts": 0},
+            step,
+            {"state": State.PLANNED.value, "due_at": None, "attempts": 0},
             "publication.retry-requested",
             adjust=self._forget_unanswered,
+            note=f"waits for publication {row.depends_on} again",
         )
 
     def _forget_unanswered(self, row: PublicationRow) -> None:
@@ -1007,6 +1165,7 @@ class Engine:
             {State.SCHEDULED, State.FAILED, State.PLANNED, State.CANCELLED},
             {"state": State.SCHEDULED.value, "due_at": when.astimezone(UTC)},
             "publication.rescheduled",
+            needs_dependency=True,
             due=when,
         )
 
@@ -1028,9 +1187,8 @@ class Engine:
             },
             "publication.confirmed",
             adjust=lambda row: stale.extend(self._copies_changed(row)),
+            then=lambda session, _row: self._release_dependents(session, pub_id, self.now()),
             url=url,
         )
-        with self.store.session() as session, session.begin():
-            self._release_dependents(session, pub_id, self.now())
         self._announce(stale)
         return row

@@ -7,6 +7,7 @@ a safety net behind the rule that secrets are never put into messages in the fir
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import logging.handlers
@@ -32,6 +33,18 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         with contextlib.suppress(OSError):  # another user's file: leave its mode to them
             os.fchmod(fd, 0o600)  # a file an older version made with the umask's mode
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+    disk_full_said = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A full disk is said once on the console, not with a traceback per line."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if not self.disk_full_said:
+                self.disk_full_said = True
+                sys.stderr.write(f"disk full writing {self.baseFilename}: console only for now\n")
+            return
+        super().handleError(record)
 
 
 class Redactor:

@@ -28,6 +28,7 @@ from pipeline.errors import PlanError
 from pipeline.frontmatter import RULE_KEYS, merged_overrides
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import State
+from pipeline.timezones import author_time
 
 
 @dataclass
@@ -160,8 +161,7 @@ def plan(
     targets = effective_targets(essay, settings, result.notes, result.warnings)
     base = now
     if essay.publish_at is not None:
-        at = essay.publish_at
-        at = at.replace(tzinfo=zone) if at.tzinfo is None else at
+        at = author_time(essay.publish_at, zone)
         base = max(at.astimezone(UTC), now)
         if at.astimezone(UTC) < now:
             result.notes.append(f"publish_at {at.isoformat()} is in the past: publishing now")
@@ -231,8 +231,7 @@ def next_slot(
     """The first slot at or after `candidate` whose local day still has room."""
     if not target.slots:
         return candidate
-    local = candidate.astimezone(zone)
-    day = local.date()
+    day = candidate.astimezone(zone).date()
     per_day = target.max_per_day or len(target.slots)
     for _ in range(3660):  # ten years of days: a full calendar is a config error, not a hang
         used = sum(1 for t in taken if t.astimezone(zone).date() == day)
@@ -240,10 +239,11 @@ def next_slot(
             for slot in target.slots:
                 hour, minute = map(int, slot.split(":"))
                 at = datetime.combine(day, time(hour, minute), tzinfo=zone)
-                if at >= local and at.astimezone(UTC) not in taken:
+                # compared as instants: same-zone datetimes compare as wall clocks, which
+                # put a slot in the repeated hour before a due time in its second pass
+                if at.astimezone(UTC) >= candidate and at.astimezone(UTC) not in taken:
                     return at.astimezone(UTC)
         day += timedelta(days=1)
-        local = datetime.combine(day, time(0, 0), tzinfo=zone)
     raise ValueError(f"no free slot within ten years for target with slots {target.slots}")
 
 

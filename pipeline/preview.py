@@ -21,6 +21,7 @@ from pipeline.links import announced_link
 from pipeline.planner import plan, target_kind, target_options
 from pipeline.readers import read_file
 from pipeline.settings import CONFIG_NAME, Settings, TargetSettings, load_settings
+from pipeline.timezones import with_author_times
 
 
 def preview_settings(home: Path) -> Settings:
@@ -67,8 +68,8 @@ def preview(
 ) -> dict[str, Any]:
     """What each target would receive for the essay at `path`, as the publisher renders it:
     the same options (front matter on top), the same link (`pipeline/links.py`)."""
-    essay = read_file(path)
     settings = preview_settings(home)
+    essay = with_author_times(read_file(path), settings.zone)
     names = only or list(settings.targets)
     unknown = [n for n in names if n not in settings.targets]
     if unknown:

@@ -163,7 +163,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-HEAD_REVISION = "0002"  # the newest file in migrations/versions; checked by a test
+HEAD_REVISION = "0003"  # the newest file in migrations/versions; checked by a test
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -222,6 +222,14 @@ class Store:
 
     def session(self) -> Session:
         return self.sessions()
+
+    def checkpoint(self) -> None:
+        """Fold SQLite's WAL back into the database and truncate it, so the log file cannot
+        grow without bound (nor into space a full disk just freed). No-op elsewhere."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- redaction ---------------------------------------------------------
 

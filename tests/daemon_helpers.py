@@ -114,7 +114,7 @@ def refused_files(home: Path) -> list[dict[str, Any]]:
 
 def status_json(home: Path) -> list[dict[str, Any]]:
     result = crosspost(home, "status", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode in (0, 3), result.stderr  # 3: the listing, and a daemon in trouble
     return json.loads(result.stdout)
 
 

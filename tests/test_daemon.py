@@ -6,6 +6,7 @@ import json
 import shutil
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.daemon_helpers import (
@@ -102,6 +103,8 @@ def test_work_that_fell_due_while_down_runs_on_start_once(tmp_path: Path) -> Non
         "site": "published",
         "later": "scheduled",
     }
+    later_id = next(r["id"] for r in status(home) if r["target"] == "later")
+    persist_old_style_job(home, later_id)  # as the version before in-memory timers did
     time.sleep(2.5)  # the daemon is down while `later` falls due
     daemon = start_daemon(home)
     try:
@@ -111,9 +114,38 @@ def test_work_that_fell_due_while_down_runs_on_start_once(tmp_path: Path) -> Non
         output = stop_daemon(daemon)
     assert done, output
     assert len(list((home / "outbox" / "later").glob("*.json"))) == 1
-    with sqlite3.connect(home / "crosspost.db") as db:  # the job store is the same database
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    assert "apscheduler_jobs" in tables
+
+
+def persist_old_style_job(home: Path, pub_id: int) -> None:
+    """A date job in APScheduler's SQLAlchemy job store, naming the old textual entry point."""
+    from apscheduler.job import Job
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.date import DateTrigger
+
+    scheduler = BackgroundScheduler(timezone=UTC)  # never started: only the store is used
+    store = SQLAlchemyJobStore(url=f"sqlite:///{home / 'crosspost.db'}")
+    store.start(scheduler, "default")
+    due = datetime.now(UTC)
+    store.add_job(
+        Job(
+            scheduler,
+            id=f"pub-{pub_id}",
+            func="pipeline.daemon:fire_publication",
+            trigger=DateTrigger(run_date=due, timezone=UTC),
+            args=[pub_id],
+            kwargs={},
+            executor="default",
+            name="fire_publication",
+            misfire_grace_time=3600,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=due,
+        )
+    )
+    store.shutdown()
+    with sqlite3.connect(home / "crosspost.db") as db:
+        assert db.execute("SELECT count(*) FROM apscheduler_jobs").fetchone() == (1,)
 
 
 def test_edited_essay_updates_the_published_page_in_place(tmp_path: Path) -> None:

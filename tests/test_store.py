@@ -467,6 +467,24 @@ def test_confirm_records_a_hand_off_url_and_releases_its_dependents(
     assert event_kinds(engine, announce)[-1] == "publication.scheduled"
 
 
+def test_a_post_waiting_for_the_blogs_url_is_not_moved_ahead_of_it(
+    make_engine: EngineFactory,
+) -> None:
+    engine = make_engine({"site": SITE, "announce": ANNOUNCE})
+    add(engine)
+    rows = rows_by_target(engine)
+    site, announce = rows["site"].id, rows["announce"].id
+    clock = make_engine.clock  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=f"waits for publication {site} \\(site\\)"):
+        engine.reschedule(announce, clock.at)
+    assert engine.store.publication(announce).state == "planned"
+    engine.cancel(announce)
+    retried = engine.retry(announce)  # the blog is not out yet: back to waiting for it
+    assert (retried.state, retried.due_at) == ("planned", None)
+    assert engine.publish(site) is State.PUBLISHED
+    assert engine.store.publication(announce).state == "scheduled"
+
+
 # ---------------------------------------------------------------------------- time zones
 
 
