@@ -110,6 +110,8 @@ class _MarkupAudit(HTMLParser):
         if tag in _BAD_TAGS:
             self.problems.append(f"<{tag}>")
         for name, value in attrs:
+            if name == "style" and tag in {"th", "td"} and _CELL_ALIGN.fullmatch(value or ""):
+                continue  # a table column's alignment, the one style a renderer writes
             if name.startswith("on") or name in {"style", "srcdoc", "srcset"}:
                 self.problems.append(f"<{tag} {name}=>")
             elif tag == "img" and name == "src" and value and INLINE_IMAGE.match(value):
@@ -120,6 +122,9 @@ class _MarkupAudit(HTMLParser):
                     self.problems.append(f"<{tag} {name}={value[:60]!r}>")
 
     handle_startendtag = handle_starttag
+
+
+_CELL_ALIGN = re.compile(r"text-align: ?(?:left|center|right);?")
 
 
 def unsafe_markup(markup: str) -> list[str]:

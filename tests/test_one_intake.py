@@ -47,9 +47,10 @@ def config(mastodon: MastodonHarness, database_url: str | None = None) -> str:
 
 
 def daemon_of(home: Path) -> dict:
+    """The run lock's holder as `status --daemon --json` reports it (beside the health)."""
     result = crosspost(home, "status", "--daemon", "--json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json.loads(result.stdout)["lock"]
 
 
 def essay(index: int) -> str:

@@ -100,7 +100,7 @@ def test_a_local_time_that_is_skipped_or_repeated_is_refused_naming_both_reading
     if zone != "Europe/Berlin":
         return  # the inbox's path is the planner's, checked once per kind of time below
     shutil.copy(source, home / "inbox")
-    assert crosspost(home, "run", "--once").returncode == 0
+    assert crosspost(home, "run", "--once").returncode == 3  # a refused file: the documented code
     reason = (home / "failed" / "timed.md.error.txt").read_text()
     assert stamp in reason and ("does not exist" in reason or "happens twice" in reason)
     assert (home / "failed" / "timed.md").read_bytes() == source.read_bytes()
