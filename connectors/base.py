@@ -5,10 +5,10 @@ knows nothing of scheduling or storage: the engine hands it a `Journal` to recor
 post it makes, so a thread interrupted by a crash resumes where it stopped, and a post
 whose fate is unknown is looked up (`find_post`) before anything is sent again.
 
-Errors form one small family, so the engine decides retry, wait or give up from the type:
-- `Transient`, `RateLimited(retry_after)`: try again later, nothing was created.
-- `InDoubt`: the request may have reached the platform; look it up before any retry.
-- `AuthExpired`, `Rejected(reason)`: a person must act; retrying will not help.
+This module holds the interface and its small value types. The error family lives in
+`connectors/errors.py` (re-exported here for the code that imports it from the contract),
+the timed HTTP call in `connectors/http.py`, the platform registry in
+`connectors/registry.py`.
 """
 
 from __future__ import annotations
@@ -17,20 +17,64 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 import requests
 from pydantic import BaseModel, SecretStr
 
+from connectors.errors import (
+    AccountHeld,
+    Answer,
+    AuthExpired,
+    ErrorQuirks,
+    HandedOff,
+    InDoubt,
+    NeedsPerson,
+    PublishError,
+    RateLimited,
+    Rejected,
+    Transient,
+    error_from,
+    retry_after_seconds,
+)
+from connectors.http import DEFAULT_TIMEOUT, USER_AGENT, host_of, session_for, timed_request
+from connectors.scheduling import as_utc, schedule_on_platform
 from pipeline.document import Essay
 from pipeline.render.lengths import LengthRule
-from pipeline.timezones import author_time
 
-# (connect, read) seconds: a dead host fails fast, a slow one gets time
-DEFAULT_TIMEOUT = (5.0, 30.0)
-USER_AGENT = "crosspost/0.1 (+https://example.invalid/crosspost)"
+# names other code imports from the contract module; they live in errors/http/scheduling
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+    "Account",
+    "AccountHeld",
+    "AuthExpired",
+    "Connector",
+    "Dedupe",
+    "Draft",
+    "HandedOff",
+    "InDoubt",
+    "Journal",
+    "Kind",
+    "MemoryJournal",
+    "NeedsPerson",
+    "Post",
+    "PublishError",
+    "RateLimited",
+    "Refreshed",
+    "Rejected",
+    "Remote",
+    "RenderContext",
+    "TokenLife",
+    "Transient",
+    "as_utc",
+    "credential_variable",
+    "host_of",
+    "retry_after_seconds",
+    "schedule_on_platform",
+]
 
 
 class Kind(StrEnum):
@@ -47,92 +91,6 @@ class Dedupe(StrEnum):
     LOOKUP = "lookup"  # look the post up by slug, title or text (WordPress, Ghost, X, ...)
     NONE = "none"  # the platform offers no way to look a post up (Telegram, Medium): after a
     # lost answer a person decides; `find_post` raises `NeedsPerson` instead of guessing
-
-
-# ---------------------------------------------------------------- errors
-
-
-class PublishError(Exception):
-    """A platform call failed. `platform_message` is the platform's own words, for the operator."""
-
-    def __init__(
-        self, message: str, platform_message: str | None = None, status: int | None = None
-    ) -> None:
-        self.message = message
-        self.platform_message = platform_message
-        self.status = status
-        text = message if not platform_message else f"{message}: {platform_message}"
-        super().__init__(text)
-
-
-class Transient(PublishError):
-    """Nothing was created; the same request may succeed later (5xx, connection refused)."""
-
-
-class RateLimited(Transient):
-    """The platform asked us to wait; `retry_after` is in seconds when the platform said so."""
-
-    def __init__(self, message: str, retry_after: float | None = None, **kw: Any):
-        self.retry_after = retry_after
-        super().__init__(message, **kw)
-
-
-class InDoubt(PublishError):
-    """The request may have been processed (timeout, reset after sending): look before retrying.
-
-    `settle` is how long the platform may still be working on it: a request that timed out
-    can land later, so the look-up waits at least that long, or it would miss a late post
-    and send it a second time.
-    """
-
-    def __init__(self, message: str, settle: float = 0.0, **kw: Any) -> None:
-        self.settle = settle
-        super().__init__(message, **kw)
-
-
-class NeedsPerson(PublishError):
-    """Retrying will not help: an operator must act. `next_step` says what to do."""
-
-    next_step: str = "check the account settings"
-
-    def __init__(self, message: str, *, next_step: str | None = None, **kw: Any):
-        if next_step:
-            self.next_step = next_step
-        super().__init__(message, **kw)
-
-
-class AuthExpired(NeedsPerson):
-    next_step = "renew the account's credentials, then `crosspost retry`"
-
-
-class Rejected(NeedsPerson):
-    next_step = "fix the essay or the target's options, then `crosspost retry`"
-
-
-class AccountHeld(NeedsPerson):
-    """The account cannot post at all until a person acts (API credits used up, a token that
-    expired and cannot be refreshed). The engine holds every publication of the target,
-    unsent and not failed, instead of failing them one by one; `crosspost resume TARGET`
-    (or, for a token, a renewed credential) lets them go."""
-
-    next_step = "fix the account, then `crosspost resume TARGET`"
-
-    def __init__(self, message: str, *, expired_credential: bool = False, **kw: Any) -> None:
-        # a hold for an expired credential lifts by itself once the credential is replaced
-        self.expired_credential = expired_credential
-        super().__init__(message, **kw)
-
-
-class HandedOff(PublishError):
-    """The post was prepared for a person to publish by hand (no API can create it).
-
-    The engine parks the publication in `awaiting-manual` until `crosspost confirm ID URL`.
-    `location` says where the prepared post is (a file in the outbox).
-    """
-
-    def __init__(self, message: str, location: str | None = None):
-        self.location = location
-        super().__init__(message)
 
 
 # ---------------------------------------------------------------- payloads
@@ -303,13 +261,14 @@ class Connector(ABC):
     charges_per_post: ClassVar[bool] = False
     # options that make an unconfigured account renderable, for `crosspost preview`
     example_options: ClassVar[dict[str, Any]] = {}
+    # what the platform's error answers mean, read by the one mapper (`connectors/errors.py`)
+    errors: ClassVar[ErrorQuirks] = ErrorQuirks(words=lambda answer: answer.text[:200])
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         self.account = account
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.base_url = (account.base_url or self.default_base_url or "").rstrip("/")
-        self.http = session or requests.Session()
-        self.http.headers.setdefault("User-Agent", USER_AGENT)
+        self.http = session_for(session)
 
     # -- pure half -------------------------------------------------------
 
@@ -317,6 +276,30 @@ class Connector(ABC):
     @abstractmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
         """The exact request bodies for this essay. Pure: no I/O, same input, same output."""
+
+    @classmethod
+    def draft(
+        cls,
+        essay: Essay,
+        ctx: RenderContext,
+        posts: list[Post] | None = None,
+        *,
+        request: dict[str, Any] | None = None,
+        title: str | None = None,
+        slug: str | None = None,
+        extras: dict[str, Any] | None = None,
+    ) -> Draft:
+        """The draft `render` returns: `posts`, or one post of `request`, for this target;
+        the essay's title and slug unless the platform changed them."""
+        return Draft(
+            platform=cls.platform,
+            target=ctx.target,
+            kind=cls.kind_for(ctx.options),
+            posts=posts if posts is not None else [Post(request=request or {})],
+            title=essay.title if title is None else title,
+            slug=essay.effective_slug() if slug is None else slug,
+            extras=extras or {},
+        )
 
     @classmethod
     def kind_for(cls, options: Mapping[str, Any]) -> Kind:
@@ -359,6 +342,11 @@ class Connector(ABC):
     @abstractmethod
     def verify(self) -> str:
         """Check the credentials; return who we are on the platform (handle, site name)."""
+
+    def fetch_limits(self) -> dict[str, int]:
+        """Limits read from the platform itself (an instance's own text length), handed to
+        the pure `render` in `RenderContext.limits`. Most platforms have none to read."""
+        return {}
 
     # -- credentials and costs ---------------------------------------------
 
@@ -412,152 +400,34 @@ class Connector(ABC):
         """Did an earlier attempt already publish this draft's first post?"""
         return self.find_post(draft.posts[0], self.post_key(key, 0), [], draft)
 
-    # -- HTTP helper -------------------------------------------------------
+    # -- HTTP -----------------------------------------------------------------
 
     def request(self, method: str, url: str, **kw: Any) -> requests.Response:
-        """One HTTP call with our timeouts; network failures mapped to the error family.
-
-        A failure before the request was sent is `Transient`; once it may have been
-        received (read timeout, reset mid-answer) it is `InDoubt` for non-GET calls.
-        The `requests` exception is dropped from the chain: its text holds the full URL,
-        and some platforms (Telegram) put the token in the path.
-        """
-        if self.account.timeout is not None:
-            kw.setdefault("timeout", (DEFAULT_TIMEOUT[0], self.account.timeout))
-        kw.setdefault("timeout", DEFAULT_TIMEOUT)
-        if not url.startswith(("http://", "https://")):
-            url = f"{self.base_url}{url}"
-        if not url.startswith(("http://", "https://")):
-            raise Rejected(
-                f"target {self.account.name!r} has no usable base_url ({url!r})",
-                next_step=f"set targets.{self.account.name}.base_url to the platform's http(s) URL",
-            )
-        safe = method.upper() in {"GET", "HEAD"}
-        try:
-            response = self.http.request(method, url, **kw)
-        except requests.exceptions.ConnectTimeout:
-            raise Transient(
-                f"{self.platform}: could not connect in time to {host_of(url)}"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            if _never_sent(exc) or safe:
-                raise Transient(f"{self.platform}: cannot reach {host_of(url)}") from None
-            raise InDoubt(
-                f"{self.platform}: connection lost after sending to {host_of(url)}"
-            ) from None
-        except requests.exceptions.Timeout:
-            if safe:
-                raise Transient(f"{self.platform}: {host_of(url)} did not answer in time") from None
-            raise InDoubt(
-                f"{self.platform}: no answer in time from {host_of(url)}",
-                settle=_read_seconds(kw["timeout"]),
-            ) from None
-        except requests.exceptions.InvalidURL:
-            raise Rejected(f"target {self.account.name!r} has an invalid URL") from None
-        if _web_page(response, kw.get("headers")):
-            raise Rejected(
-                f"{self.platform} ({self.account.name}): {host_of(url)} answered with a web page "
-                f"(HTTP {response.status_code}), not the {self.platform} API",
-                status=response.status_code,
-                next_step=f"check targets.{self.account.name}.base_url: it must point at the "
-                f"{self.platform} server itself, not at a web site",
-            )
-        return response
-
-
-def host_of(url: str) -> str:
-    """The host part of a URL: error messages name where, never the path (tokens live there)
-    nor a `user:password@` written into the URL."""
-    from urllib.parse import urlsplit
-
-    return (urlsplit(url).netloc or url.split("/")[0]).rpartition("@")[2]
-
-
-def _web_page(response: requests.Response, headers: Mapping[str, str] | None) -> bool:
-    """An HTML page where an API answer was due: base_url names a website (its front page or
-    its 404 page), not the platform's API. Nothing was created, and retrying cannot help.
-
-    Server errors stay the connector's to map (a proxy's 502 page is passing), as do refused
-    credentials and rate limits; a caller that asked for HTML (Patreon's web app) gets it.
-    """
-    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if kind not in {"text/html", "application/xhtml+xml"}:
-        return False
-    if response.status_code >= 500 or response.status_code in {401, 403, 407, 408, 429}:
-        return False
-    accept = next((v for k, v in (headers or {}).items() if k.lower() == "accept"), "")
-    return "html" not in accept.lower()
-
-
-def _read_seconds(timeout: Any) -> float:
-    """The read part of a `requests` timeout: a number, or (connect, read)."""
-    read = timeout[1] if isinstance(timeout, tuple) else timeout
-    return float(read or 0.0)
-
-
-def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the connection failed before any byte of the request could be sent."""
-    text = repr(exc).lower()
-    markers = (
-        "connection refused",
-        "name or service not known",
-        "newconnectionerror",
-        "failed to resolve",
-        "no route to host",
-    )
-    return any(marker in text for marker in markers)
-
-
-def error_for(
-    what: str, status: int, message: str | None, retry_after: float | None = None
-) -> PublishError:
-    """The family member for an HTTP error answer that the platform gives no special meaning:
-    401 refused credentials, 429 wait, 5xx try later, anything else refused as sent."""
-    if status == 401:
-        return AuthExpired(
-            f"{what}: the credentials were refused", platform_message=message, status=status
+        """One HTTP call below `base_url` with the target's timeouts; a network failure is
+        `Transient` when nothing was sent, `InDoubt` when a write may have arrived."""
+        return timed_request(
+            self.http,
+            method,
+            url,
+            platform=self.platform,
+            target=self.account.name,
+            base_url=self.base_url,
+            read_timeout=self.account.timeout,
+            **kw,
         )
-    if status == 429:
-        return RateLimited(
-            f"{what}: rate limited",
-            retry_after=retry_after,
-            platform_message=message,
-            status=status,
-        )
-    if status >= 500:
-        return Transient(f"{what}: server error {status}", platform_message=message, status=status)
-    return Rejected(f"{what}: request refused ({status})", platform_message=message, status=status)
 
-
-def as_utc(moment: datetime, zone: tzinfo = UTC) -> datetime:
-    """An aware UTC time. The engine hands connectors essays whose `publish_at` is already
-    aware (read in the author's zone by `author_time`); a naive one here is read in `zone`."""
-    return author_time(moment, zone).astimezone(UTC)
-
-
-def schedule_on_platform(publish_at: datetime, options: Mapping[str, Any]) -> bool:
-    """Let the platform hold the post until `publish_at`? Only when the account asks
-    (`schedule_on_platform`) and, when the engine passed `now`, only for a time still ahead."""
-    if not options.get("schedule_on_platform"):
-        return False
-    now = options.get("now")
-    if now is None:
-        return True
-    if isinstance(now, str):
-        now = datetime.fromisoformat(now)
-    return as_utc(publish_at) > as_utc(now)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse a `Retry-After` header: seconds, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
+    def error_from(
+        self,
+        response: requests.Response,
+        what: str,
+        *,
+        method: str | None = None,
+        hide: tuple[str, ...] = (),
+        quirks: ErrorQuirks | None = None,
+        **fields: Any,
+    ) -> PublishError:
+        """The family member for an error answer, read through the platform's `errors`
+        (or `quirks`, for a call whose answers mean something else, a token exchange)."""
+        answer = Answer.of(response, method)
+        fields.setdefault("name", self.account.name)
+        return error_from(answer, quirks or self.errors, what, hide=hide, **fields)

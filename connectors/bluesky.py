@@ -29,20 +29,18 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.base import (
+from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import (
+    Answer,
     AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    Kind,
-    Post,
+    ErrorQuirks,
     PublishError,
     RateLimited,
     Rejected,
-    Remote,
-    RenderContext,
+    Rule,
+    Says,
     Transient,
-    retry_after_seconds,
+    header_wait,
 )
 from connectors.social import social_texts
 from connectors.tid import is_tid, later_tid, new_tid
@@ -81,6 +79,24 @@ class Bluesky(Connector):
     dedupe: ClassVar[Dedupe] = Dedupe.RECORD_KEY
     can_edit: ClassVar[bool] = True
     default_base_url: ClassVar[str | None] = "https://bsky.social"
+    # `{"error","message"}`: a rate limit first, whatever else the answer says
+    errors = ErrorQuirks(
+        words=lambda answer: str(
+            answer.fields().get("message") or _xrpc_name(answer) or answer.reason or ""
+        ),
+        codes=lambda answer: (_xrpc_name(answer),),
+        wait=lambda answer: _wait(answer),
+        says=Says.always("{what}"),
+        rules=(
+            Rule(RateLimited, statuses=(429,)),
+            Rule(RateLimited, codes=("RateLimitExceeded",)),
+        ),
+        auth=(401, 403),
+        auth_codes=AUTH_ERRORS,
+        auth_step="check targets.{name} identifier and app password "
+        "(Bluesky Settings → App passwords), then `crosspost retry`",
+        transient=(),
+    )
 
     session: dict[str, Any] | None = None
 
@@ -129,15 +145,7 @@ class Bluesky(Connector):
         images = [i for i in essay.images() if urlsplit(i.src).scheme in {"http", "https"}]
         if link and images:
             extras["thumb_url"] = images[0].src
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=posts,
-            title=essay.title,
-            slug=essay.effective_slug(),
-            extras=extras,
-        )
+        return cls.draft(essay, ctx, posts, extras=extras)
 
     # ---------------------------------------------------------------- wire half
 
@@ -349,40 +357,13 @@ class Bluesky(Connector):
                 status=answer.status_code,
             ) from exc
 
-    def _error(self, answer: requests.Response, nsid: str) -> PublishError:
+    def _error(self, response: requests.Response, nsid: str) -> PublishError:
         """Map an XRPC error answer to the error family, keeping its name on `xrpc_error`."""
-        exc = self._classify(answer, nsid)
-        exc.xrpc_error = _xrpc_name(answer)  # type: ignore[attr-defined]
+        name = _xrpc_name(Answer.of(response))
+        what = f"bluesky: {nsid} failed ({response.status_code}{' ' + name if name else ''})"
+        exc = self.error_from(response, what)
+        exc.xrpc_error = name  # type: ignore[attr-defined]
         return exc
-
-    def _classify(self, answer: requests.Response, nsid: str) -> PublishError:
-        """`{"error","message"}`: 429 waits, auth names/401 need new credentials, 5xx is
-        transient, any other 4xx is a rejection carrying the PDS's message."""
-        try:
-            data = answer.json()
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        name = str(data.get("error") or "")
-        detail = str(data.get("message") or name or answer.reason or "")
-        status = answer.status_code
-        what = f"bluesky: {nsid} failed ({status}{' ' + name if name else ''})"
-        if status == 429 or name == "RateLimitExceeded":
-            return RateLimited(
-                what, retry_after=_wait(answer), platform_message=detail, status=status
-            )
-        if status in (401, 403) or name in AUTH_ERRORS:
-            return AuthExpired(
-                what,
-                platform_message=detail,
-                status=status,
-                next_step=f"check targets.{self.account.name} identifier and app password "
-                "(Bluesky Settings → App passwords), then `crosspost retry`",
-            )
-        if status >= 500:
-            return Transient(what, platform_message=detail, status=status)
-        return Rejected(what, platform_message=detail, status=status)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -435,17 +416,13 @@ def _may_be_duplicate(exc: PublishError) -> bool:
     return exc.status == 500 or exc.status == 409 or "already" in text or "exists" in text
 
 
-def _xrpc_name(answer: requests.Response) -> str:
-    try:
-        data = answer.json()
-    except ValueError:
-        return ""
-    return str(data.get("error") or "") if isinstance(data, dict) else ""
+def _xrpc_name(answer: Answer) -> str:
+    return str(answer.fields().get("error") or "")
 
 
-def _wait(answer: requests.Response) -> float | None:
+def _wait(answer: Answer) -> float | None:
     """Seconds to wait: `Retry-After`, else `RateLimit-Reset` (a Unix time in seconds)."""
-    wait = retry_after_seconds(answer.headers.get("Retry-After"))
+    wait = header_wait(answer)
     if wait is not None:
         return wait
     reset = answer.headers.get("RateLimit-Reset")

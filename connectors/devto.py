@@ -34,21 +34,8 @@ from typing import Any, ClassVar
 
 import requests
 
-from connectors.base import (
-    AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    Kind,
-    Post,
-    PublishError,
-    RateLimited,
-    Rejected,
-    Remote,
-    RenderContext,
-    Transient,
-    retry_after_seconds,
-)
+from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import HTTP_STATUS, Answer, ErrorQuirks, PublishError, Rejected, Rule
 from pipeline.document import Essay
 from pipeline.render.composer import shorten, teaser_of
 from pipeline.render.markdown import render_markdown
@@ -78,6 +65,20 @@ class DevTo(Connector):
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
     can_edit: ClassVar[bool] = True
     default_base_url: ClassVar[str | None] = "https://dev.to"
+    errors = ErrorQuirks(
+        words=lambda answer: _platform_words(answer),
+        says=HTTP_STATUS,
+        auth_step="make a new API key at https://dev.to/settings/extensions and set "
+        "targets.{name}.credentials.api_key, then `crosspost retry`",
+        refusals=(
+            Rule(
+                Rejected,
+                statuses=(404,),
+                next_step="the article is gone from dev.to (or belongs to another account); "
+                "publish it anew",
+            ),
+        ),
+    )
 
     write_interval: ClassVar[float] = 1.0  # api_write_throttle: 1 write per second per key
     read_interval: ClassVar[float] = 0.34  # api_throttle: 3 GETs per second per IP
@@ -114,14 +115,7 @@ class DevTo(Connector):
             article["series"] = str(options["series"])
         if options.get("organization_id"):
             article["organization_id"] = int(options["organization_id"])
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=[Post(request={"article": article})],
-            title=title,
-            slug=essay.effective_slug(),
-        )
+        return cls.draft(essay, ctx, request={"article": article}, title=title)
 
     # -- wire half ---------------------------------------------------------
 
@@ -210,31 +204,7 @@ class DevTo(Connector):
         raise self._error(response, doing)
 
     def _error(self, response: requests.Response, doing: str) -> PublishError:
-        status = response.status_code
-        said = _platform_words(response)
-        text = f"devto: {doing} failed for target {self.account.name!r} (HTTP {status})"
-        if status == 401:
-            return AuthExpired(
-                text,
-                platform_message=said,
-                status=status,
-                next_step="make a new API key at https://dev.to/settings/extensions and set "
-                f"targets.{self.account.name}.credentials.api_key, then `crosspost retry`",
-            )
-        if status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            return RateLimited(text, retry_after=wait, platform_message=said, status=status)
-        if status >= 500 or status == 408:
-            return Transient(text, platform_message=said, status=status)
-        if status == 404:
-            return Rejected(
-                text,
-                platform_message=said,
-                status=status,
-                next_step="the article is gone from dev.to (or belongs to another account); "
-                "publish it anew",
-            )
-        return Rejected(text, platform_message=said, status=status)
+        return self.error_from(response, f"devto: {doing} failed for target {self.account.name!r}")
 
 
 # ---------------------------------------------------------------- helpers
@@ -259,11 +229,10 @@ def _remote(article: dict[str, Any]) -> Remote:
     return Remote(id=str(article["id"]), url=article.get("url"), extra=extra)
 
 
-def _platform_words(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text.strip()[:200] or f"HTTP {response.status_code}"
+def _platform_words(answer: Answer) -> str:
+    data = answer.json()
+    if data is None:
+        return answer.text.strip()[:200] or f"HTTP {answer.status}"
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])
     return str(data)[:200]

@@ -22,23 +22,17 @@ from urllib.parse import quote, urlsplit
 import jwt
 import requests
 
-from connectors.base import (
+from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import (
+    HTTP_STATUS,
+    Answer,
     AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    InDoubt,
-    Kind,
-    Post,
+    ErrorQuirks,
     PublishError,
-    RateLimited,
     Rejected,
-    Remote,
-    RenderContext,
-    Transient,
-    as_utc,
-    retry_after_seconds,
+    Rule,
 )
+from connectors.scheduling import as_utc
 from pipeline import fetch
 from pipeline.document import Essay
 from pipeline.render.html import render_html
@@ -71,11 +65,26 @@ def admin_token(admin_key: str, now: float | None = None) -> str:
     return jwt.encode(payload, signing_key, algorithm="HS256", headers={"kid": key_id})
 
 
+class _Collision(Rejected):
+    """409 UpdateCollisionError: someone saved the post after we read its `updated_at`."""
+
+
 class Ghost(Connector):
     platform: ClassVar[str] = "ghost"
     kind: ClassVar[Kind] = Kind.BLOG
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
     can_edit: ClassVar[bool] = True
+    errors = ErrorQuirks(
+        words=lambda answer: _platform_words(_first_error(answer)) or f"HTTP {answer.status}",
+        codes=lambda answer: (_first_error(answer).get("type"), _first_error(answer).get("code")),
+        says=HTTP_STATUS,
+        rules=(Rule(_Collision, statuses=(409,), codes=("UpdateCollisionError",)),),
+        auth=(401, 403),
+        auth_codes=("INVALID_JWT", "UnauthorizedError"),
+        auth_step="renew the Admin API key (Ghost → Settings → Integrations), then "
+        "`crosspost retry`",
+        in_doubt=(504,),  # a gateway gave up waiting; Ghost may still have saved the post
+    )
 
     # -- pure half ---------------------------------------------------------
 
@@ -117,15 +126,7 @@ class Ghost(Connector):
         if options.get("newsletter") and post["status"] in {"published", "scheduled"}:
             extras["newsletter"] = str(options["newsletter"])
             extras["email_segment"] = str(options.get("email_segment") or "all")
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=kind,
-            posts=[Post(request={"posts": [post]})],
-            title=essay.title,
-            slug=slug,
-            extras=extras,
-        )
+        return cls.draft(essay, ctx, request={"posts": [post]}, slug=slug, extras=extras)
 
     # -- wire half ---------------------------------------------------------
 
@@ -265,34 +266,8 @@ class Ghost(Connector):
         raise self._error(response, method, doing)
 
     def _error(self, response: requests.Response, method: str, doing: str) -> PublishError:
-        status = response.status_code
-        first = _first_error(response)
-        said = _platform_words(first) or f"HTTP {status}"
-        kind, code = first.get("type", ""), first.get("code", "")
-        text = f"ghost: {doing} failed for target {self.account.name!r} (HTTP {status})"
-        if status == 409 and kind == "UpdateCollisionError":
-            return _Collision(text, platform_message=said, status=status)
-        if status in (401, 403) or code == "INVALID_JWT" or kind == "UnauthorizedError":
-            return AuthExpired(
-                text,
-                platform_message=said,
-                status=status,
-                next_step="renew the Admin API key (Ghost → Settings → "
-                "Integrations), then `crosspost retry`",
-            )
-        if status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            return RateLimited(text, retry_after=wait, platform_message=said, status=status)
-        if status == 504 and method.upper() not in {"GET", "HEAD"}:
-            # A gateway gave up waiting; Ghost may still have saved the post.
-            return InDoubt(text, platform_message=said, status=status)
-        if status >= 500 or status == 408:
-            return Transient(text, platform_message=said, status=status)
-        return Rejected(text, platform_message=said, status=status)
-
-
-class _Collision(Rejected):
-    """409 UpdateCollisionError: someone saved the post after we read its `updated_at`."""
+        what = f"ghost: {doing} failed for target {self.account.name!r}"
+        return self.error_from(response, what, method=method)
 
 
 # ---------------------------------------------------------------- helpers
@@ -384,11 +359,8 @@ def _remote(post: Mapping[str, Any]) -> Remote:
     return Remote(id=str(post["id"]), url=post.get("url"), extra=extra)
 
 
-def _first_error(response: requests.Response) -> dict[str, Any]:
-    try:
-        errors = response.json().get("errors") or []
-    except (ValueError, AttributeError):
-        return {}
+def _first_error(answer: Answer) -> dict[str, Any]:
+    errors = answer.fields().get("errors") or []
     return errors[0] if errors and isinstance(errors[0], dict) else {}
 
 

@@ -38,20 +38,23 @@ from urllib.parse import quote
 import requests
 
 from connectors.base import (
-    AuthExpired,
     Connector,
     Dedupe,
     Draft,
     Kind,
     Post,
-    RateLimited,
-    Rejected,
     Remote,
     RenderContext,
     TokenLife,
+)
+from connectors.errors import (
+    Answer,
+    ErrorQuirks,
+    Rejected,
+    Rule,
+    Says,
     Transient,
-    error_for,
-    retry_after_seconds,
+    header_wait,
 )
 from connectors.social import social_texts
 from pipeline.document import Essay
@@ -80,6 +83,20 @@ class LinkedIn(Connector):
     dedupe = Dedupe.LOOKUP
     can_edit = True
     default_base_url = "https://api.linkedin.com"
+    errors = ErrorQuirks(
+        words=lambda answer: _error_text(answer),
+        wait=lambda answer: _quota_wait(answer),
+        says=Says(auth="{what}: the access token was refused", rate="{what}: daily quota reached"),
+        transient=(),
+        refusals=(
+            Rule(
+                Rejected,
+                statuses=(426,),
+                says="{what}: LinkedIn no longer serves API version {version}",
+                next_step="{upgrade_step}",
+            ),
+        ),
+    )
 
     def __init__(self, account: Any, session: requests.Session | None = None) -> None:
         super().__init__(account, session)
@@ -133,14 +150,7 @@ class LinkedIn(Connector):
                 article["description"] = teaser
             body["content"] = {"article": article}
         post = Post(request=body, text=text, length=rule.count(text), limit=rule.limit)
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=[post],
-            title=essay.title,
-            slug=essay.effective_slug(),
-        )
+        return cls.draft(essay, ctx, [post])
 
     # -- wire half -------------------------------------------------------
 
@@ -165,41 +175,24 @@ class LinkedIn(Connector):
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         headers = {**self._headers(), **kw.pop("headers", {})}
         response = self.request(method, path, headers=headers, **kw)
-        self._check(response)
+        if response.status_code >= 400:
+            raise self.error_from(
+                response,
+                f"linkedin ({self.account.name})",
+                version=self._version(),
+                upgrade_step=self._upgrade_step(),
+            )
         return response
 
-    def _check(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        message = _error_text(response)
-        what = f"linkedin ({self.account.name})"
-        if status == 401:
-            raise AuthExpired(
-                f"{what}: the access token was refused", platform_message=message, status=status
+    def _upgrade_step(self) -> str:
+        """What to do when LinkedIn no longer serves the version asked for (426)."""
+        current = version_for(self.clock())
+        if self.account.options.get("version"):
+            return (
+                f"remove targets.{self.account.name}.options.version (crosspost then "
+                f"follows the calendar, {current} today) or set it to {current}"
             )
-        if status == 429:
-            raise RateLimited(
-                f"{what}: daily quota reached",
-                retry_after=_quota_wait(response),
-                platform_message=message,
-                status=status,
-            )
-        if status == 426:
-            pinned = self.account.options.get("version")
-            current = version_for(self.clock())
-            raise Rejected(
-                f"{what}: LinkedIn no longer serves API version {self._version()}",
-                next_step=(
-                    f"remove targets.{self.account.name}.options.version (crosspost then "
-                    f"follows the calendar, {current} today) or set it to {current}"
-                    if pinned
-                    else f"check the machine's clock: crosspost asked for {current}"
-                ),
-                platform_message=message,
-                status=status,
-            )
-        raise error_for(what, status, message)
+        return f"check the machine's clock: crosspost asked for {current}"
 
     def _userinfo(self) -> dict[str, Any]:
         if self._member is None:
@@ -301,19 +294,18 @@ def _remote(urn: str) -> Remote:
     return Remote(id=urn, url=f"https://www.linkedin.com/feed/update/{urn}/")
 
 
-def _error_text(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
+def _error_text(answer: Answer) -> str:
+    data = answer.json()
+    if data is None:
+        return answer.text[:200]
     if isinstance(data, dict) and data.get("message"):
         return str(data["message"])
     return str(data)[:200]
 
 
-def _quota_wait(response: requests.Response) -> float:
+def _quota_wait(answer: Answer) -> float:
     """Retry-After when sent, else until the daily quotas reset at 00:00 UTC."""
-    stated = retry_after_seconds(response.headers.get("Retry-After"))
+    stated = header_wait(answer)
     if stated is not None:
         return stated
     now = datetime.now(UTC)

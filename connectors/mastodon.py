@@ -29,23 +29,17 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import requests
 from bs4 import BeautifulSoup
 
-from connectors.base import (
-    AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    Kind,
-    Post,
+from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import (
+    Answer,
+    ErrorQuirks,
     PublishError,
     Rejected,
-    Remote,
-    RenderContext,
+    Says,
     Transient,
-    error_for,
-    retry_after_seconds,
+    header_wait,
 )
 from connectors.social import social_texts
 from pipeline import fetch
@@ -68,6 +62,13 @@ class Mastodon(Connector):
     dedupe = Dedupe.IDEMPOTENCY_KEY
     can_edit = True
     default_base_url = None  # every account names its instance
+
+    errors = ErrorQuirks(
+        words=lambda answer: _error_text(answer),
+        wait=lambda answer: _reset_wait(answer),
+        says=Says(auth="{what}: the access token was refused"),
+        transient=(),
+    )
 
     media_poll_interval: ClassVar[float] = 1.0
     media_poll_attempts: ClassVar[int] = 20
@@ -114,15 +115,7 @@ class Mastodon(Connector):
         images = essay.images()
         if options.get("attach_image") and images:
             extras["image"] = {"src": images[0].src, "alt": images[0].alt or images[0].caption}
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=posts,
-            title=essay.title,
-            slug=essay.effective_slug(),
-            extras=extras,
-        )
+        return cls.draft(essay, ctx, posts, extras=extras)
 
     # -- limits --------------------------------------------------------------
 
@@ -155,21 +148,9 @@ class Mastodon(Connector):
     def _call(self, method: str, path: str, **kw: Any) -> Any:
         key = kw.pop("key", None)
         response = self.request(method, path, headers=self._headers(key), **kw)
-        self._check(response)
+        if response.status_code >= 400:
+            raise self.error_from(response, f"mastodon ({self.account.name})")
         return response.json() if response.content else None
-
-    def _check(self, response: requests.Response) -> None:
-        """Map an error answer to the family, with Mastodon's own words."""
-        status = response.status_code
-        if status < 400:
-            return
-        message = _error_text(response)
-        what = f"mastodon ({self.account.name})"
-        if status == 401:
-            raise AuthExpired(
-                f"{what}: the access token was refused", platform_message=message, status=status
-            )
-        raise error_for(what, status, message, retry_after=_reset_wait(response))
 
     def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:
         body = dict(post.request)
@@ -264,20 +245,19 @@ def _remote(status: dict[str, Any]) -> Remote:
     return Remote(id=str(status["id"]), url=status.get("url") or status.get("uri"))
 
 
-def _error_text(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
+def _error_text(answer: Answer) -> str:
+    data = answer.json()
+    if data is None:
+        return answer.text[:200]
     if isinstance(data, dict):
         parts = [str(data[k]) for k in ("error", "error_description") if data.get(k)]
         return ": ".join(parts) or str(data)[:200]
     return str(data)[:200]
 
 
-def _reset_wait(response: requests.Response) -> float | None:
+def _reset_wait(answer: Answer) -> float | None:
     """Seconds until `X-RateLimit-Reset` (an ISO 8601 time); Mastodon sends no Retry-After."""
-    reset = response.headers.get("X-RateLimit-Reset")
+    reset = answer.headers.get("X-RateLimit-Reset")
     if reset:
         try:
             moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
@@ -287,7 +267,7 @@ def _reset_wait(response: requests.Response) -> float | None:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
             return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-    return retry_after_seconds(response.headers.get("Retry-After"))
+    return header_wait(answer)
 
 
 def _content_text(content: str) -> str:

@@ -36,22 +36,16 @@ from typing import Any, ClassVar
 
 import requests
 
-from connectors.base import (
-    Account,
+from connectors.base import Account, Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import (
+    HTTP_STATUS,
+    Answer,
     AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    Kind,
+    ErrorQuirks,
     NeedsPerson,
-    Post,
     PublishError,
-    RateLimited,
     Rejected,
-    Remote,
-    RenderContext,
-    Transient,
-    retry_after_seconds,
+    Rule,
 )
 from connectors.options import MEDIUM_FORMATS, MEDIUM_LICENSES, MEDIUM_STATUSES
 from pipeline.document import Essay, Heading, Run
@@ -81,6 +75,28 @@ class Medium(Connector):
     can_edit: ClassVar[bool] = False
     default_base_url: ClassVar[str | None] = "https://api.medium.com"
     legacy: ClassVar[bool] = True  # unsupported by Medium; works only with an old token
+    errors = ErrorQuirks(
+        words=lambda answer: _platform_error(answer)[0],
+        codes=lambda answer: (_platform_error(answer)[1],),
+        says=HTTP_STATUS,
+        rules=(
+            Rule(
+                AuthExpired,
+                statuses=(401,),
+                codes=(6000,),
+                next_step="set targets.{name}.credentials.integration_token",
+            ),
+        ),
+        auth_codes=DEAD_TOKEN_CODES,
+        auth_step=NO_NEW_TOKENS,
+        refusals=(
+            Rule(
+                Rejected,
+                statuses=(403,),
+                next_step="check on medium.com that the token's account may publish posts",
+            ),
+        ),
+    )
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         super().__init__(account, session)
@@ -112,14 +128,7 @@ class Medium(Connector):
             body["notifyFollowers"] = bool(options["notify_followers"])
         if options.get("license"):
             body["license"] = _choice(options["license"], LICENSES, "license")
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=[Post(request=body)],
-            title=essay.title,
-            slug=essay.effective_slug(),
-        )
+        return cls.draft(essay, ctx, request=body)
 
     # -- wire half ---------------------------------------------------------
 
@@ -172,28 +181,7 @@ class Medium(Connector):
         raise self._error(response, doing)
 
     def _error(self, response: requests.Response, doing: str) -> PublishError:
-        status = response.status_code
-        said, code = _platform_error(response)
-        text = f"medium: {doing} failed for target {self.account.name!r} (HTTP {status})"
-        if status == 401 or code in DEAD_TOKEN_CODES:
-            if code == 6000:
-                step = f"set targets.{self.account.name}.credentials.integration_token"
-            else:
-                step = NO_NEW_TOKENS
-            return AuthExpired(text, platform_message=said, status=status, next_step=step)
-        if status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            return RateLimited(text, retry_after=wait, platform_message=said, status=status)
-        if status >= 500 or status == 408:
-            return Transient(text, platform_message=said, status=status)
-        if status == 403:
-            return Rejected(
-                text,
-                platform_message=said,
-                status=status,
-                next_step="check on medium.com that the token's account may publish posts",
-            )
-        return Rejected(text, platform_message=said, status=status)
+        return self.error_from(response, f"medium: {doing} failed for target {self.account.name!r}")
 
 
 # ---------------------------------------------------------------- helpers
@@ -223,12 +211,11 @@ def _choice(value: Any, allowed: tuple[str, ...], name: str) -> str:
     return str(value)
 
 
-def _platform_error(response: requests.Response) -> tuple[str, int | None]:
+def _platform_error(answer: Answer) -> tuple[str, int | None]:
     """Medium's own words and error code from `{"errors": [{"message", "code"}]}`."""
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text.strip()[:200] or f"HTTP {response.status_code}", None
+    data = answer.json()
+    if data is None:
+        return answer.text.strip()[:200] or f"HTTP {answer.status}", None
     errors = data.get("errors") if isinstance(data, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]

@@ -41,14 +41,7 @@ class Outbox(Connector):
             draft = connector_class(imitated).render(essay, ctx)
             return draft.model_copy(update={"platform": cls.platform, "target": ctx.target})
         body = {"essay": summarize(essay), "link": ctx.link}
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind_for(dict(ctx.options)),
-            posts=[Post(request=body)],
-            title=essay.title,
-            slug=essay.effective_slug(),
-        )
+        return cls.draft(essay, ctx, request=body)
 
     def folder(self) -> Path:
         return home_folder(self.account.home, "outbox") / self.account.name

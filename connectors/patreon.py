@@ -37,33 +37,28 @@ import html
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
 
-from connectors.base import (
-    Account,
+from connectors.base import Account, Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import (
+    Answer,
     AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
+    ErrorQuirks,
     HandedOff,
-    Kind,
-    Post,
     PublishError,
-    RateLimited,
     Rejected,
-    Remote,
-    RenderContext,
-    Transient,
-    as_utc,
-    host_of,
-    retry_after_seconds,
-    schedule_on_platform,
+    Rule,
+    Says,
+    header_wait,
 )
+from connectors.http import host_of
 from connectors.local_files import home_folder, write_atomic
+from connectors.scheduling import as_utc, schedule_on_platform
 from pipeline.document import Essay
 from pipeline.render.html import render_html
 from pipeline.render.parts import blocks_for
@@ -80,6 +75,10 @@ CREATE_QUERY = {
     **JSON_API,
 }
 SCAN_COUNT = 25
+_COOKIE_STEP = (
+    "sign in on patreon.com in a browser, copy the Cookie header of a request to "
+    "www.patreon.com into targets.{name}.credentials.session_cookie, then `crosspost retry`"
+)
 _CSRF = re.compile(
     r"""<meta\s+[^>]*name=["']csrf-token["'][^>]*content=["']([^"']+)["']"""
     r"""|<meta\s+[^>]*content=["']([^"']+)["'][^>]*name=["']csrf-token["']""",
@@ -97,6 +96,19 @@ class Patreon(Connector):
     # (RequestThrottled); one post takes up to five (find, draft, patch, publish, read)
     rate_limit = (20, 60.0)
     default_base_url: ClassVar[str | None] = "https://www.patreon.com"
+    errors = ErrorQuirks(
+        words=lambda answer: _error_words(answer),
+        codes=lambda answer: (_error_code(answer),),
+        wait=lambda answer: _throttle_wait(answer),
+        says=replace(
+            Says.always("{what} failed (HTTP {status})"), auth="{what} was refused (HTTP {status})"
+        ),
+        auth=(401, 403),
+        auth_step=_COOKIE_STEP,
+        rate_codes=("RequestThrottled",),
+        # a post changed since we read it: read it again and patch once more
+        transient_codes=("POST_CONTENT_OUTDATED",),
+    )
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         super().__init__(account, session)
@@ -127,14 +139,7 @@ class Patreon(Connector):
         }
         if essay.publish_at is not None and schedule_on_platform(essay.publish_at, options):
             body["scheduled_for"] = _iso(essay.publish_at)
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=[Post(request=body)],
-            title=essay.title,
-            slug=essay.effective_slug(),
-        )
+        return cls.draft(essay, ctx, request=body)
 
     # -- mode ---------------------------------------------------------------
 
@@ -371,7 +376,8 @@ class Patreon(Connector):
         """The CSRF token the web app embeds in its pages; a login page means the cookie died."""
         response = self._send("GET", "/membership", csrf=False, headers={"Accept": "text/html"})
         if response.status_code in (401, 403) or "/login" in response.url:
-            raise self._auth_error("the session cookie was refused", response)
+            # a redirect to the sign-in page is a refusal too, whatever its status
+            raise self.error_from(response, self._what("the session cookie"), quirks=SIGNED_OUT)
         if not response.ok:
             raise self._error(response, "reading the CSRF token")
         match = _CSRF.search(response.text)
@@ -412,36 +418,13 @@ class Patreon(Connector):
             return response
         raise self._error(response, doing)
 
-    def _auth_error(self, what: str, response: requests.Response) -> AuthExpired:
-        return AuthExpired(
-            f"patreon ({self.account.name}): {what} (HTTP {response.status_code})",
-            platform_message=_error_words(response),
-            status=response.status_code,
-            next_step=_COOKIE_STEP.format(name=self.account.name),
-        )
+    def _what(self, doing: str) -> str:
+        return f"patreon ({self.account.name}): {doing}"
 
     def _error(self, response: requests.Response, doing: str) -> PublishError:
-        status = response.status_code
-        said = _error_words(response)
-        code = _error_code(response)
-        text = f"patreon ({self.account.name}): {doing} failed (HTTP {status})"
-        if status in (401, 403):
-            self._csrf = None
-            return self._auth_error(f"{doing} was refused", response)
-        if status == 429 or code == "RequestThrottled":
-            wait = _throttle_wait(response)
-            return RateLimited(text, retry_after=wait, platform_message=said, status=status)
-        if code == "POST_CONTENT_OUTDATED":
-            return Transient(text, platform_message=said, status=status)
-        if status >= 500 or status == 408:
-            return Transient(text, platform_message=said, status=status)
-        return Rejected(text, platform_message=said, status=status)
-
-
-_COOKIE_STEP = (
-    "sign in on patreon.com in a browser, copy the Cookie header of a request to "
-    "www.patreon.com into targets.{name}.credentials.session_cookie, then `crosspost retry`"
-)
+        if response.status_code in (401, 403):
+            self._csrf = None  # fetched anew by the next call
+        return self.error_from(response, self._what(doing))
 
 
 # ---------------------------------------------------------------- render helpers
@@ -601,37 +584,39 @@ def _post_id_of(remote: Remote) -> str:
     return match.group(1)
 
 
-def _errors(response: requests.Response) -> list[dict[str, Any]]:
-    try:
-        body = response.json()
-    except ValueError:
-        return []
-    errors = body.get("errors") if isinstance(body, dict) else None
+def _errors(answer: Answer) -> list[dict[str, Any]]:
+    errors = answer.fields().get("errors")
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
-def _error_code(response: requests.Response) -> str:
-    for error in _errors(response):
+def _error_code(answer: Answer) -> str:
+    for error in _errors(answer):
         if error.get("code_name"):
             return str(error["code_name"])
     return ""
 
 
-def _error_words(response: requests.Response) -> str:
+def _error_words(answer: Answer) -> str:
     parts = []
-    for error in _errors(response):
+    for error in _errors(answer):
         words = error.get("detail") or error.get("title") or ""
         code = error.get("code_name") or ""
         parts.append(f"{words} [{code}]" if words and code else str(words or code))
     if parts:
         return "; ".join(p for p in parts if p)
-    return response.text[:200].strip() or f"HTTP {response.status_code}"
+    return answer.text[:200].strip() or f"HTTP {answer.status}"
 
 
-def _throttle_wait(response: requests.Response) -> float | None:
+def _throttle_wait(answer: Answer) -> float | None:
     """`retry_after_seconds` from the JSON:API error, else a Retry-After header."""
-    for error in _errors(response):
+    for error in _errors(answer):
         value = error.get("retry_after_seconds")
         if isinstance(value, int | float) and value >= 0:
             return float(value)
-    return retry_after_seconds(response.headers.get("Retry-After"))
+    return header_wait(answer)
+
+
+# reading the CSRF token: any answer that is not the signed-in page means the cookie died
+SIGNED_OUT = replace(
+    Patreon.errors, rules=(Rule(AuthExpired, when=lambda answer: True, next_step=_COOKIE_STEP),)
+)

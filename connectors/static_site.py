@@ -64,14 +64,7 @@ class StaticSite(Connector):
                 for copy in ctx.options.get("syndication") or []
             ],
         }
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=[Post(request=request)],
-            title=essay.title,
-            slug=request["slug"],
-        )
+        return cls.draft(essay, ctx, request=request, slug=request["slug"])
 
     # -- files --------------------------------------------------------------
 

@@ -30,24 +30,9 @@ from typing import Any, ClassVar
 
 import requests
 
-from connectors.base import (
-    Account,
-    AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    Kind,
-    Post,
-    PublishError,
-    RateLimited,
-    Rejected,
-    Remote,
-    RenderContext,
-    Transient,
-    as_utc,
-    retry_after_seconds,
-    schedule_on_platform,
-)
+from connectors.base import Account, Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import HTTP_STATUS, AuthExpired, ErrorQuirks, PublishError, Rejected
+from connectors.scheduling import as_utc, schedule_on_platform
 from pipeline.document import Essay
 from pipeline.render.parts import blocks_for
 from pipeline.render.prosemirror import render_prosemirror
@@ -55,6 +40,10 @@ from pipeline.render.prosemirror import render_prosemirror
 AUDIENCES = ("everyone", "only_paid", "founding", "only_free")
 COMMENTS = ("everyone", "only_paid", "none")
 SCAN_LIMIT = 25
+_COOKIE_STEP = (
+    "sign in on substack.com in a browser, copy the substack.sid cookie into "
+    "targets.{name}.credentials.session_cookie, then `crosspost retry`"
+)
 
 
 class Substack(Connector):
@@ -65,6 +54,12 @@ class Substack(Connector):
     # Substack documents no limit; its web app's endpoints throttle (we assume ~60 calls a
     # minute), and one post takes up to five calls (find, draft, prepublish, publish, read)
     rate_limit = (12, 60.0)
+    errors = ErrorQuirks(
+        words=lambda answer: answer.text.strip()[:300] or f"HTTP {answer.status}",
+        says=HTTP_STATUS,
+        auth=(401, 403),
+        auth_step=_COOKIE_STEP,
+    )
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         super().__init__(account, session)
@@ -98,15 +93,7 @@ class Substack(Connector):
         extras: dict[str, Any] = {"send": bool(options.get("send_email", False))}
         if essay.publish_at is not None and schedule_on_platform(essay.publish_at, options):
             extras["post_date"] = _iso(essay.publish_at)
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=[Post(request=body)],
-            title=essay.title,
-            slug=essay.effective_slug(),
-            extras=extras,
-        )
+        return cls.draft(essay, ctx, request=body, extras=extras)
 
     # -- wire half ---------------------------------------------------------
 
@@ -251,28 +238,7 @@ class Substack(Connector):
         raise self._error(response, doing)
 
     def _error(self, response: requests.Response, doing: str) -> PublishError:
-        status = response.status_code
-        said = response.text.strip()[:300] or f"HTTP {status}"
-        text = f"substack ({self.account.name}): {doing} failed (HTTP {status})"
-        if status in (401, 403):
-            return AuthExpired(
-                text,
-                platform_message=said,
-                status=status,
-                next_step=_COOKIE_STEP.format(name=self.account.name),
-            )
-        if status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            return RateLimited(text, retry_after=wait, platform_message=said, status=status)
-        if status >= 500 or status == 408:
-            return Transient(text, platform_message=said, status=status)
-        return Rejected(text, platform_message=said, status=status)
-
-
-_COOKIE_STEP = (
-    "sign in on substack.com in a browser, copy the substack.sid cookie into "
-    "targets.{name}.credentials.session_cookie, then `crosspost retry`"
-)
+        return self.error_from(response, f"substack ({self.account.name}): {doing} failed")
 
 
 # ---------------------------------------------------------------- helpers

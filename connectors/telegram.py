@@ -28,24 +28,19 @@ import html
 import re
 from typing import Any, ClassVar
 
-import requests
-
-from connectors.base import (
+from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import (
+    Answer,
     AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    Kind,
+    ErrorQuirks,
     NeedsPerson,
-    Post,
     PublishError,
-    RateLimited,
     Rejected,
-    Remote,
-    RenderContext,
+    Rule,
     Transient,
-    host_of,
+    error_from,
 )
+from connectors.http import host_of
 from connectors.social import social_texts
 from pipeline.document import Essay
 from pipeline.render.lengths import RULES, LengthRule, count_telegram
@@ -78,6 +73,35 @@ class Telegram(Connector):
     dedupe = Dedupe.NONE  # see the module docstring: the look-up cannot exist on Telegram
     can_edit = True
     default_base_url = "https://api.telegram.org"
+    # a refusal's status is the `error_code` of the answer's body (see `_call`)
+    errors = ErrorQuirks(
+        words=lambda answer: _words(answer),
+        wait=lambda answer: _retry_after(answer),
+        auth=(),
+        transient=(),
+        rules=(
+            Rule(
+                AuthExpired,
+                statuses=(401, 404),
+                when=lambda answer: "chat" not in _words(answer).lower(),
+                says="{what}: the bot token was refused",
+            ),
+        ),
+        refusals=(
+            Rule(
+                Rejected,
+                when=lambda answer: bool(_parameters(answer).get("migrate_to_chat_id")),
+                says="{what}: the chat moved",
+                next_step="set chat_id to {moved_to}",
+            ),
+            Rule(
+                Rejected,
+                statuses=(403,),
+                says="{what}: the bot may not post there",
+                next_step="add the bot to the channel as an admin allowed to post",
+            ),
+        ),
+    )
 
     # -- pure half -------------------------------------------------------
 
@@ -117,15 +141,7 @@ class Telegram(Connector):
             posts.append(
                 Post(request=body, text=text, length=telegram_length(text), limit=MAX_TEXT)
             )
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=posts,
-            title=essay.title,
-            slug=essay.effective_slug(),
-            extras={"replies": mode == "thread"},
-        )
+        return cls.draft(essay, ctx, posts, extras={"replies": mode == "thread"})
 
     # -- wire half -----------------------------------------------------------
 
@@ -141,43 +157,15 @@ class Telegram(Connector):
             data = {}
         if response.status_code < 400 and isinstance(data, dict) and data.get("ok"):
             return data.get("result")
-        self._fail(response, data if isinstance(data, dict) else {}, url)
-        return None
-
-    def _fail(self, response: requests.Response, data: dict[str, Any], url: str) -> None:
-        code = int(data.get("error_code") or response.status_code)
-        message = str(data.get("description") or f"HTTP {response.status_code}")
+        fields = data if isinstance(data, dict) else {}
+        answer = Answer(
+            status=int(fields.get("error_code") or response.status_code),
+            headers=response.headers,
+            text=response.text,
+        )
+        moved_to = _parameters(answer).get("migrate_to_chat_id")
         what = f"telegram ({self.account.name}) at {host_of(url)}"
-        parameters = data.get("parameters") or {}
-        if code in (401, 404) and "chat" not in message.lower():
-            raise AuthExpired(
-                f"{what}: the bot token was refused", platform_message=message, status=code
-            )
-        if code == 429:
-            wait = parameters.get("retry_after")
-            raise RateLimited(
-                f"{what}: rate limited",
-                retry_after=float(wait) if wait is not None else None,
-                platform_message=message,
-                status=code,
-            )
-        if parameters.get("migrate_to_chat_id"):
-            raise Rejected(
-                f"{what}: the chat moved",
-                platform_message=message,
-                status=code,
-                next_step=f"set chat_id to {parameters['migrate_to_chat_id']}",
-            )
-        if code == 403:
-            raise Rejected(
-                f"{what}: the bot may not post there",
-                platform_message=message,
-                status=code,
-                next_step="add the bot to the channel as an admin allowed to post",
-            )
-        if code >= 500:
-            raise Transient(f"{what}: server error {code}", platform_message=message, status=code)
-        raise Rejected(f"{what}: request refused ({code})", platform_message=message, status=code)
+        raise error_from(answer, self.errors, what, moved_to=moved_to)
 
     def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:
         body = dict(post.request)
@@ -304,3 +292,18 @@ def _remote(message: dict[str, Any], fallback: Remote | None = None) -> Remote:
         url=f"https://t.me/{username}/{message_id}" if username else None,
         extra={"chat_id": chat.get("id")},
     )
+
+
+def _words(answer: Answer) -> str:
+    return str(answer.fields().get("description") or f"HTTP {answer.status}")
+
+
+def _parameters(answer: Answer) -> dict[str, Any]:
+    """`parameters` of an error: `retry_after` (seconds), `migrate_to_chat_id`."""
+    parameters = answer.fields().get("parameters")
+    return parameters if isinstance(parameters, dict) else {}
+
+
+def _retry_after(answer: Answer) -> float | None:
+    wait = _parameters(answer).get("retry_after")
+    return float(wait) if wait is not None else None

@@ -35,21 +35,24 @@ from typing import Any
 import requests
 
 from connectors.base import (
-    AuthExpired,
     Connector,
     Dedupe,
     Draft,
     Kind,
     Post,
-    PublishError,
-    RateLimited,
     Refreshed,
-    Rejected,
     Remote,
     RenderContext,
     TokenLife,
+)
+from connectors.errors import (
+    Answer,
+    ErrorQuirks,
+    PublishError,
+    RateLimited,
+    Says,
     Transient,
-    retry_after_seconds,
+    header_wait,
 )
 from connectors.social import social_texts
 from pipeline.document import Essay
@@ -77,6 +80,16 @@ class Threads(Connector):
     dedupe = Dedupe.LOOKUP
     can_edit = False
     default_base_url = "https://graph.threads.net"
+    errors = ErrorQuirks(
+        words=lambda answer: str(_graph_error(answer).get("message") or answer.text[:200]),
+        codes=lambda answer: (_graph_error(answer).get("code"),),
+        wait=lambda answer: _quota_wait(answer),
+        says=Says(auth="{what}: the access token was refused"),
+        auth_codes=TOKEN_CODES,
+        rate_codes=RATE_CODES,
+        transient=(),
+        transient_codes=TRANSIENT_CODES,
+    )
 
     def __init__(self, account: Any, session: requests.Session | None = None) -> None:
         super().__init__(account, session)
@@ -99,14 +112,7 @@ class Threads(Connector):
             if index == 0 and link and _room_for_card(text, link, rule):
                 body["link_attachment"] = link
             posts.append(Post(request=body, text=text, length=rule.count(text), limit=rule.limit))
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=posts,
-            title=essay.title,
-            slug=essay.effective_slug(),
-        )
+        return cls.draft(essay, ctx, posts)
 
     # -- HTTP and errors -------------------------------------------------------
 
@@ -120,39 +126,11 @@ class Threads(Connector):
         else:
             kw["data"] = {**kw.get("data", {}), "access_token": self._token()}
         response = self.request(method, path if raw else f"{API}{path}", **kw)
-        self._check(response)
+        if response.status_code >= 400:
+            token = self.account.credentials.get("access_token")
+            hide = (token.get_secret_value(),) if token is not None else ()
+            raise self.error_from(response, f"threads ({self.account.name})", hide=hide)
         return response.json() if response.content else {}
-
-    def _check(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        error = _graph_error(response)
-        code = error.get("code")
-        message = str(error.get("message") or response.text[:200])
-        token = self.account.credentials.get("access_token")
-        if token is not None and token.get_secret_value():
-            message = message.replace(token.get_secret_value(), "***")
-        what = f"threads ({self.account.name})"
-        if code in TOKEN_CODES or status == 401:
-            raise AuthExpired(
-                f"{what}: the access token was refused", platform_message=message, status=status
-            )
-        if code in RATE_CODES or status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            raise RateLimited(
-                f"{what}: rate limited",
-                retry_after=QUOTA_WAIT if wait is None else wait,
-                platform_message=message,
-                status=status,
-            )
-        if status >= 500 or code in TRANSIENT_CODES:
-            raise Transient(
-                f"{what}: server error {status}", platform_message=message, status=status
-            )
-        raise Rejected(
-            f"{what}: request refused ({status})", platform_message=message, status=status
-        )
 
     # -- wire half -------------------------------------------------------
 
@@ -248,13 +226,15 @@ class Threads(Connector):
         return "@" + self._profile()["username"]
 
 
-def _graph_error(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    error = data.get("error") if isinstance(data, dict) else None
+def _graph_error(answer: Answer) -> dict[str, Any]:
+    error = answer.fields().get("error")
     return error if isinstance(error, dict) else {}
+
+
+def _quota_wait(answer: Answer) -> float:
+    """Retry-After when sent; else an hour, as the 24-hour window's next free slot is unknown."""
+    wait = header_wait(answer)
+    return QUOTA_WAIT if wait is None else wait
 
 
 def _room_for_card(text: str, link: str, rule: LengthRule) -> bool:

@@ -25,24 +25,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.base import (
-    Account,
+from connectors.base import Account, Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.errors import (
+    HTTP_STATUS,
+    Answer,
     AuthExpired,
-    Connector,
-    Dedupe,
-    Draft,
-    Kind,
-    Post,
+    ErrorQuirks,
     PublishError,
-    RateLimited,
     Rejected,
-    Remote,
-    RenderContext,
-    Transient,
-    as_utc,
-    retry_after_seconds,
-    schedule_on_platform,
+    Rule,
 )
+from connectors.scheduling import as_utc, schedule_on_platform
 from pipeline import fetch
 from pipeline.document import Essay, slugify
 from pipeline.render.html import render_html
@@ -54,6 +47,10 @@ API = "/wp-json/wp/v2"
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_SECONDS = 10.0
 TAXONOMIES = ("tags", "categories")
+NEW_PASSWORD = (
+    "make a new Application Password (Users → Profile) and set it as "
+    "targets.{name}.credentials.app_password, then `crosspost retry`"
+)
 
 
 class WordPress(Connector):
@@ -61,6 +58,32 @@ class WordPress(Connector):
     kind: ClassVar[Kind] = Kind.BLOG
     dedupe: ClassVar[Dedupe] = Dedupe.LOOKUP
     can_edit: ClassVar[bool] = True
+    errors = ErrorQuirks(
+        words=lambda answer: _platform_words(answer.fields()) or f"HTTP {answer.status}",
+        codes=lambda answer: (str(answer.fields().get("code") or ""),),
+        says=HTTP_STATUS,
+        rules=(
+            Rule(
+                AuthExpired,
+                when=lambda answer: _forbidden_param(answer.fields()),
+                next_step=NEW_PASSWORD,
+            ),
+            Rule(
+                AuthExpired,
+                statuses=(403,),
+                next_step="give the WordPress user a role that may publish posts (Author or "
+                "above), then `crosspost retry`",
+            ),
+        ),
+        auth_step=NEW_PASSWORD,
+        refusals=(
+            Rule(
+                Rejected,
+                codes=("rest_post_invalid_id",),
+                next_step="the post was deleted in WordPress: publish it again as new",
+            ),
+        ),
+    )
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         super().__init__(account, session)
@@ -91,15 +114,7 @@ class WordPress(Connector):
         if image is not None and options.get("featured_image") is not False:
             extras["image_url"] = image.src
             extras["image_alt"] = image.alt
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=[Post(request=body)],
-            title=essay.title,
-            slug=slug,
-            extras=extras,
-        )
+        return cls.draft(essay, ctx, request=body, slug=slug, extras=extras)
 
     # -- wire half ---------------------------------------------------------
 
@@ -191,7 +206,7 @@ class WordPress(Connector):
         response = self._send("POST", f"/{taxonomy}", json={"name": name})
         if response.ok:
             return int(response.json()["id"])
-        error = _error_body(response)
+        error = Answer.of(response).fields()
         existing = (error.get("data") or {}).get("term_id")
         if response.status_code == 400 and error.get("code") == "term_exists" and existing:
             return int(existing)
@@ -273,40 +288,8 @@ class WordPress(Connector):
         raise self._error(response, method, doing)
 
     def _error(self, response: requests.Response, method: str, doing: str) -> PublishError:
-        status = response.status_code
-        error = _error_body(response)
-        code = str(error.get("code") or "")
-        said = _platform_words(error) or f"HTTP {status}"
-        text = f"wordpress: {doing} failed for target {self.account.name!r} (HTTP {status})"
-        if status == 401 or _forbidden_param(error):
-            return AuthExpired(
-                text,
-                platform_message=said,
-                status=status,
-                next_step="make a new Application Password (Users → Profile) and set it as "
-                f"targets.{self.account.name}.credentials.app_password, then `crosspost retry`",
-            )
-        if status == 403:
-            return AuthExpired(
-                text,
-                platform_message=said,
-                status=status,
-                next_step="give the WordPress user a role that may publish posts (Author or "
-                "above), then `crosspost retry`",
-            )
-        if status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            return RateLimited(text, retry_after=wait, platform_message=said, status=status)
-        if status >= 500 or status == 408:
-            return Transient(text, platform_message=said, status=status)
-        if code == "rest_post_invalid_id":
-            return Rejected(
-                text,
-                platform_message=said,
-                status=status,
-                next_step="the post was deleted in WordPress: publish it again as new",
-            )
-        return Rejected(text, platform_message=said, status=status)
+        what = f"wordpress: {doing} failed for target {self.account.name!r}"
+        return self.error_from(response, what, method=method)
 
 
 # ---------------------------------------------------------------- image download
@@ -380,14 +363,6 @@ def _post_id(remote: Remote) -> int:
     if not remote.id.isdigit():
         raise Rejected(f"wordpress: {remote.id!r} is not a WordPress post id")
     return int(remote.id)
-
-
-def _error_body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _forbidden_param(error: Mapping[str, Any]) -> bool:

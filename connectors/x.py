@@ -40,21 +40,26 @@ import requests
 from requests_oauthlib import OAuth1
 
 from connectors.base import (
-    AccountHeld,
-    AuthExpired,
     Connector,
     Dedupe,
     Draft,
     Kind,
     Post,
     Refreshed,
-    Rejected,
     Remote,
     RenderContext,
     TokenLife,
+)
+from connectors.errors import (
+    AccountHeld,
+    Answer,
+    AuthExpired,
+    ErrorQuirks,
+    Rejected,
+    Rule,
+    Says,
     Transient,
-    error_for,
-    retry_after_seconds,
+    header_wait,
 )
 from connectors.social import social_texts
 from pipeline.document import Essay
@@ -82,6 +87,26 @@ class X(Connector):
     dedupe = Dedupe.LOOKUP
     can_edit = False
     default_base_url = "https://api.x.com"
+    errors = ErrorQuirks(
+        words=lambda answer: _error_text(answer),
+        wait=lambda answer: _reset_wait(answer),
+        transient=(),
+        rules=(
+            Rule(
+                AccountHeld,
+                statuses=(402,),
+                says="{what}: X API credits exhausted",
+                next_step="add credits to the X developer account (Billing in the developer "
+                "console), then `crosspost resume {name}`",
+            ),
+            Rule(
+                AuthExpired,
+                statuses=(403,),
+                when=lambda answer: "Application-Only" in _error_text(answer),
+                says="{what}: an app-only token cannot post; a user token is needed",
+            ),
+        ),
+    )
 
     def __init__(self, account: Any, session: requests.Session | None = None) -> None:
         super().__init__(account, session)
@@ -109,14 +134,7 @@ class X(Connector):
             Post(request={"text": text}, text=text, length=rule.count(text), limit=rule.limit)
             for text in texts
         ]
-        return Draft(
-            platform=cls.platform,
-            target=ctx.target,
-            kind=cls.kind,
-            posts=posts,
-            title=essay.title,
-            slug=essay.effective_slug(),
-        )
+        return cls.draft(essay, ctx, posts)
 
     @classmethod
     def cost_estimate(cls, draft: Draft, options: Mapping[str, Any]) -> float | None:
@@ -153,34 +171,9 @@ class X(Connector):
 
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         response = self.request(method, path, **self._auth(), **kw)
-        self._check(response)
+        if response.status_code >= 400:
+            raise self.error_from(response, f"x ({self.account.name})")
         return response
-
-    def _check(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        message = _error_text(response)
-        what = f"x ({self.account.name})"
-        if status == 401:
-            raise AuthExpired(
-                f"{what}: the credentials were refused", platform_message=message, status=status
-            )
-        if status == 402:
-            raise AccountHeld(
-                f"{what}: X API credits exhausted",
-                next_step="add credits to the X developer account (Billing in the developer "
-                f"console), then `crosspost resume {self.account.name}`",
-                platform_message=message,
-                status=status,
-            )
-        if status == 403 and "Application-Only" in message:
-            raise AuthExpired(
-                f"{what}: an app-only token cannot post; a user token is needed",
-                platform_message=message,
-                status=status,
-            )
-        raise error_for(what, status, message, retry_after=_reset_wait(response))
 
     # -- wire half -------------------------------------------------------
 
@@ -265,15 +258,9 @@ class X(Connector):
         if "client_secret" in self.account.credentials:
             auth = (self.account.secret("client_id"), self.account.secret("client_secret"))
         response = self.request("POST", "/2/oauth2/token", data=form, auth=auth)
-        if response.status_code in {400, 401}:
-            raise AuthExpired(
-                f"x ({self.account.name}): the refresh token was refused",
-                next_step="authorise crosspost on X again (OAuth 2.0 with offline.access) and "
-                "put the new bearer_token and refresh_token in .env",
-                platform_message=_error_text(response),
-                status=response.status_code,
-            )
-        self._check(response)
+        if response.status_code >= 400:
+            what = f"x ({self.account.name})"
+            raise self.error_from(response, what, quirks=TOKEN_ERRORS)
         answer = response.json()
         if not answer.get("access_token"):
             raise Transient(f"x ({self.account.name}): the token answer named no token")
@@ -299,12 +286,11 @@ def comparable(text: str) -> str:
     return "".join(pieces).strip()
 
 
-def _error_text(response: requests.Response) -> str:
+def _error_text(answer: Answer) -> str:
     """X's words: `errors[].message` (v1.1-style and validation) or the problem `detail`."""
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
+    data = answer.json()
+    if data is None:
+        return answer.text[:200]
     if not isinstance(data, dict):
         return str(data)[:200]
     messages = [
@@ -317,12 +303,22 @@ def _error_text(response: requests.Response) -> str:
     return str(data.get("detail") or data.get("title") or data)[:300]
 
 
-def _reset_wait(response: requests.Response) -> float | None:
+def _reset_wait(answer: Answer) -> float | None:
     """Seconds until `x-rate-limit-reset` (unix seconds), at least one; else Retry-After."""
-    reset = response.headers.get("x-rate-limit-reset")
+    reset = answer.headers.get("x-rate-limit-reset")
     if reset:
         try:
             return max(1.0, float(reset) - time.time())
         except ValueError:
             pass
-    return retry_after_seconds(response.headers.get("Retry-After"))
+    return header_wait(answer)
+
+
+# trading a refresh token: a 400 too means the token is dead, and a person must sign in
+TOKEN_ERRORS = replace(
+    X.errors,
+    auth=(400, 401),
+    says=Says(auth="{what}: the refresh token was refused"),
+    auth_step="authorise crosspost on X again (OAuth 2.0 with offline.access) and "
+    "put the new bearer_token and refresh_token in .env",
+)
