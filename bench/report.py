@@ -64,6 +64,10 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "`bench/results.json`. Numbers are medians with the 10th and 90th percentiles over "
         "repeated runs, never a single run.",
         "",
+        "The benchmarks drive the test suite's emulators, fault campaign and crash matrix "
+        "(`bench.TEST_HELPERS`), so they run from the repository root with the `test` extra "
+        "installed; `tests/test_bench_depends.py` keeps that dependency to those helpers.",
+        "",
         f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}; run {m['when']}"
         + (" (quick mode)" if results.get("quick") else "")
         + ".",

@@ -61,7 +61,7 @@ from pipeline.document import Essay
 from pipeline.render import composer
 from pipeline.render.hashtags import hashtags
 from pipeline.render.lengths import RULES, LengthRule
-from pipeline.render.little import escape_little, little_hashtag
+from pipeline.render.linkedin_text import escape_little, little_hashtag
 
 TOKEN_LIFE = TokenLife(
     credential="access_token",

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.document import Block, Essay
 from pipeline.render.html import render_html
-from pipeline.render.little import render_little
+from pipeline.render.linkedin_text import render_little
 from pipeline.render.markdown import render_markdown
 from pipeline.render.parts import blocks_for
 from pipeline.render.plain import render_plain

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.document import Essay, Footnote, NoteRef, Paragraph, Run, Table, TableCell
-from pipeline.render.little import (
+from pipeline.render.linkedin_text import (
     RESERVED,
     escape_little,
     little_hashtag,
