@@ -416,6 +416,24 @@ class Connector(ABC):
             **kw,
         )
 
+    @property
+    def who(self) -> str:
+        """How messages name this account: `mastodon (home)`."""
+        return f"{self.platform} ({self.account.name})"
+
+    def failed(self, doing: str) -> str:
+        """How the blog connectors name a failed call: `ghost: reading the post failed for
+        target 'blog'`."""
+        return f"{self.platform}: {doing} failed for target {self.account.name!r}"
+
+    def checked(
+        self, response: requests.Response, what: str, *, missing_ok: bool = False, **fields: Any
+    ) -> requests.Response:
+        """The answer when it succeeded (or is a 404 the caller can take), else its error."""
+        if response.ok or (missing_ok and response.status_code == 404):
+            return response
+        raise self.error_from(response, what, **fields)
+
     def error_from(
         self,
         response: requests.Response,

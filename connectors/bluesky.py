@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.base import Dedupe, Draft, Post, Remote, RenderContext
 from connectors.errors import (
     Answer,
     AuthExpired,
@@ -42,13 +42,13 @@ from connectors.errors import (
     Transient,
     header_wait,
 )
-from connectors.social import social_texts
+from connectors.social import SocialConnector, social_texts
 from connectors.tid import is_tid, later_tid, new_tid
 from pipeline import fetch
 from pipeline.document import Essay
 from pipeline.render.composer import shorten, teaser_of
 from pipeline.render.facets import LINK, bluesky_facets, byte_range
-from pipeline.render.lengths import RULES, LengthRule, graphemes
+from pipeline.render.lengths import graphemes
 
 COLLECTION = "app.bsky.feed.post"
 LINK_TEXT_GRAPHEMES = 27  # a link shows as "host/path…" this long at most, whatever the URL
@@ -72,10 +72,9 @@ AUTH_ERRORS = frozenset(
 SESSION_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "BadJwt"})  # refresh, then retry
 
 
-class Bluesky(Connector):
+class Bluesky(SocialConnector):
     rate_limit = (1666, 3600.0)  # 5,000 points per hour per DID, a create costs 3
     platform: ClassVar[str] = "bluesky"
-    kind: ClassVar[Kind] = Kind.SOCIAL
     dedupe: ClassVar[Dedupe] = Dedupe.RECORD_KEY
     can_edit: ClassVar[bool] = True
     default_base_url: ClassVar[str | None] = "https://bsky.social"
@@ -101,10 +100,6 @@ class Bluesky(Connector):
     session: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- pure half
-
-    @classmethod
-    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:  # type: ignore[override]
-        return RULES["bluesky"]
 
     @classmethod
     def new_key(cls) -> str:

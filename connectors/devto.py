@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import requests
 
 from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
-from connectors.errors import HTTP_STATUS, Answer, ErrorQuirks, PublishError, Rejected, Rule
+from connectors.errors import HTTP_STATUS, Answer, ErrorQuirks, Rejected, Rule
 from pipeline.document import Essay
 from pipeline.render.composer import shorten, teaser_of
 from pipeline.render.markdown import render_markdown
@@ -124,7 +124,7 @@ class DevTo(Connector):
         response = self._send("POST", "/api/articles", json=post.request)
         if response.ok:
             return _remote(response.json())
-        error = self._error(response, "publishing the article")
+        error = self.error_from(response, self.failed("publishing the article"))
         said = (error.platform_message or "").lower()
         if response.status_code == 422 and any(sign in said for sign in DUPLICATE_SIGNS):
             found = self.find_post(post, key, chain, draft)
@@ -198,13 +198,7 @@ class DevTo(Connector):
                 _last_call[bucket] = time.monotonic()
 
     def _call(self, method: str, path: str, doing: str, **kw: Any) -> requests.Response:
-        response = self._send(method, path, **kw)
-        if response.ok:
-            return response
-        raise self._error(response, doing)
-
-    def _error(self, response: requests.Response, doing: str) -> PublishError:
-        return self.error_from(response, f"devto: {doing} failed for target {self.account.name!r}")
+        return self.checked(self._send(method, path, **kw), self.failed(doing))
 
 
 # ---------------------------------------------------------------- helpers

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import jwt
-import requests
 
 from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
 from connectors.errors import (
@@ -259,15 +258,8 @@ class Ghost(Connector):
         response = self.request(
             method, f"{self.base_url}{API}{path}", headers=self._headers(), **kw
         )
-        if response.ok:
-            return response
-        if response.status_code == 404 and missing_ok:
-            return None
-        raise self._error(response, method, doing)
-
-    def _error(self, response: requests.Response, method: str, doing: str) -> PublishError:
-        what = f"ghost: {doing} failed for target {self.account.name!r}"
-        return self.error_from(response, what, method=method)
+        self.checked(response, self.failed(doing), missing_ok=missing_ok)
+        return None if response.status_code == 404 else response
 
 
 # ---------------------------------------------------------------- helpers

@@ -38,10 +38,8 @@ from urllib.parse import quote
 import requests
 
 from connectors.base import (
-    Connector,
     Dedupe,
     Draft,
-    Kind,
     Post,
     Remote,
     RenderContext,
@@ -56,11 +54,10 @@ from connectors.errors import (
     Transient,
     header_wait,
 )
-from connectors.social import social_texts
+from connectors.social import SocialConnector, social_texts
 from pipeline.document import Essay
 from pipeline.render import composer
 from pipeline.render.hashtags import hashtags
-from pipeline.render.lengths import RULES, LengthRule
 from pipeline.render.linkedin_text import escape_little, little_hashtag
 
 TOKEN_LIFE = TokenLife(
@@ -77,9 +74,8 @@ _LITTLE_HASHTAG = re.compile(r"\{hashtag\|\\#\|((?:\\.|[^{}|\\])+)\}")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
-class LinkedIn(Connector):
+class LinkedIn(SocialConnector):
     platform = "linkedin"
-    kind = Kind.SOCIAL
     dedupe = Dedupe.LOOKUP
     can_edit = True
     default_base_url = "https://api.linkedin.com"
@@ -98,15 +94,9 @@ class LinkedIn(Connector):
         ),
     )
 
-    def __init__(self, account: Any, session: requests.Session | None = None) -> None:
-        super().__init__(account, session)
-        self._member: dict[str, Any] | None = None
+    _member: dict[str, Any] | None = None  # the signed-in member, asked once
 
     # -- pure half -------------------------------------------------------
-
-    @classmethod
-    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:
-        return RULES["linkedin"]
 
     @classmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
@@ -175,14 +165,11 @@ class LinkedIn(Connector):
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         headers = {**self._headers(), **kw.pop("headers", {})}
         response = self.request(method, path, headers=headers, **kw)
-        if response.status_code >= 400:
-            raise self.error_from(
-                response,
-                f"linkedin ({self.account.name})",
-                version=self._version(),
-                upgrade_step=self._upgrade_step(),
-            )
-        return response
+        if response.ok:
+            return response
+        raise self.error_from(
+            response, self.who, version=self._version(), upgrade_step=self._upgrade_step()
+        )
 
     def _upgrade_step(self) -> str:
         """What to do when LinkedIn no longer serves the version asked for (426)."""

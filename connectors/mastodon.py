@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
 
-from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.base import Dedupe, Draft, Post, Remote, RenderContext
 from connectors.errors import (
     Answer,
     ErrorQuirks,
@@ -41,7 +41,7 @@ from connectors.errors import (
     Transient,
     header_wait,
 )
-from connectors.social import social_texts
+from connectors.social import SocialConnector, social_texts
 from pipeline import fetch
 from pipeline.document import Essay
 from pipeline.render.lengths import LengthRule, count_mastodon
@@ -55,10 +55,9 @@ SCAN_LIMIT = 40  # the most /api/v1/accounts/:id/statuses returns in one page
 _LIMITS_CACHE: dict[str, dict[str, int]] = {}
 
 
-class Mastodon(Connector):
+class Mastodon(SocialConnector):
     rate_limit = (300, 300.0)  # 300 requests per 5 minutes per token (Rack::Attack)
     platform = "mastodon"
-    kind = Kind.SOCIAL
     dedupe = Dedupe.IDEMPOTENCY_KEY
     can_edit = True
     default_base_url = None  # every account names its instance
@@ -148,8 +147,7 @@ class Mastodon(Connector):
     def _call(self, method: str, path: str, **kw: Any) -> Any:
         key = kw.pop("key", None)
         response = self.request(method, path, headers=self._headers(key), **kw)
-        if response.status_code >= 400:
-            raise self.error_from(response, f"mastodon ({self.account.name})")
+        self.checked(response, self.who)
         return response.json() if response.content else None
 
     def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:

@@ -43,7 +43,6 @@ from connectors.errors import (
     AuthExpired,
     ErrorQuirks,
     NeedsPerson,
-    PublishError,
     Rejected,
     Rule,
 )
@@ -176,12 +175,7 @@ class Medium(Connector):
             "Accept-Charset": "utf-8",
         }
         response = self.request(method, path, headers=headers, **kw)
-        if response.ok:
-            return response
-        raise self._error(response, doing)
-
-    def _error(self, response: requests.Response, doing: str) -> PublishError:
-        return self.error_from(response, f"medium: {doing} failed for target {self.account.name!r}")
+        return self.checked(response, self.failed(doing))
 
 
 # ---------------------------------------------------------------- helpers

@@ -50,7 +50,6 @@ from connectors.errors import (
     AuthExpired,
     ErrorQuirks,
     HandedOff,
-    PublishError,
     Rejected,
     Rule,
     Says,
@@ -377,9 +376,8 @@ class Patreon(Connector):
         response = self._send("GET", "/membership", csrf=False, headers={"Accept": "text/html"})
         if response.status_code in (401, 403) or "/login" in response.url:
             # a redirect to the sign-in page is a refusal too, whatever its status
-            raise self.error_from(response, self._what("the session cookie"), quirks=SIGNED_OUT)
-        if not response.ok:
-            raise self._error(response, "reading the CSRF token")
+            raise self.error_from(response, f"{self.who}: the session cookie", quirks=SIGNED_OUT)
+        self.checked(response, f"{self.who}: reading the CSRF token")
         match = _CSRF.search(response.text)
         if match is None:
             raise AuthExpired(
@@ -414,17 +412,9 @@ class Patreon(Connector):
         if response.status_code in (401, 403) and had_token:
             self._csrf = None
             response = self._send(method, url, **kw)
-        if response.ok or (missing_ok and response.status_code == 404):
-            return response
-        raise self._error(response, doing)
-
-    def _what(self, doing: str) -> str:
-        return f"patreon ({self.account.name}): {doing}"
-
-    def _error(self, response: requests.Response, doing: str) -> PublishError:
         if response.status_code in (401, 403):
-            self._csrf = None  # fetched anew by the next call
-        return self.error_from(response, self._what(doing))
+            self._csrf = None  # refused twice: the next call fetches a new one
+        return self.checked(response, f"{self.who}: {doing}", missing_ok=missing_ok)
 
 
 # ---------------------------------------------------------------- render helpers

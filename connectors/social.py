@@ -2,17 +2,31 @@
 
 Every social connector shapes its posts the same way from the account's and the essay's
 options (`mode`, `template`, `hashtag_style`, `numbered`); only the request around each
-text differs, and that stays in the platform's module.
+text differs, and that stays in the platform's module. `SocialConnector` is the base the
+social platforms share: their kind, and their length rule looked up by platform name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
-from connectors.base import Rejected, RenderContext
+from connectors.base import Connector, Kind, RenderContext
+from connectors.errors import Rejected
 from pipeline.document import Essay
 from pipeline.render import composer
-from pipeline.render.lengths import LengthRule
+from pipeline.render.lengths import RULES, LengthRule
+
+
+class SocialConnector(Connector):
+    """A social platform: short texts made by the composer, within the platform's limit."""
+
+    kind: ClassVar[Kind] = Kind.SOCIAL
+
+    @classmethod
+    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:
+        """The platform's own rule from `pipeline.render.lengths.RULES`."""
+        return RULES[cls.platform]
 
 
 def social_texts(

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import requests
 
 from connectors.base import Account, Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
-from connectors.errors import HTTP_STATUS, AuthExpired, ErrorQuirks, PublishError, Rejected
+from connectors.errors import HTTP_STATUS, AuthExpired, ErrorQuirks, Rejected
 from connectors.scheduling import as_utc, schedule_on_platform
 from pipeline.document import Essay
 from pipeline.render.parts import blocks_for
@@ -233,12 +233,7 @@ class Substack(Connector):
             )
         headers = {"Cookie": self._cookie(), "Accept": "application/json"}
         response = self.request(method, f"{self.base_url}/api/v1{path}", headers=headers, **kw)
-        if response.ok or (missing_ok and response.status_code == 404):
-            return response
-        raise self._error(response, doing)
-
-    def _error(self, response: requests.Response, doing: str) -> PublishError:
-        return self.error_from(response, f"substack ({self.account.name}): {doing} failed")
+        return self.checked(response, f"{self.who}: {doing} failed", missing_ok=missing_ok)
 
 
 # ---------------------------------------------------------------- helpers

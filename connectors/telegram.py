@@ -28,7 +28,7 @@ import html
 import re
 from typing import Any, ClassVar
 
-from connectors.base import Connector, Dedupe, Draft, Kind, Post, Remote, RenderContext
+from connectors.base import Dedupe, Draft, Post, Remote, RenderContext
 from connectors.errors import (
     Answer,
     AuthExpired,
@@ -41,9 +41,9 @@ from connectors.errors import (
     error_from,
 )
 from connectors.http import host_of
-from connectors.social import social_texts
+from connectors.social import SocialConnector, social_texts
 from pipeline.document import Essay
-from pipeline.render.lengths import RULES, LengthRule, count_telegram
+from pipeline.render.lengths import count_telegram
 from pipeline.render.parts import blocks_for
 from pipeline.render.plain import PlainText
 from pipeline.render.telegram import TelegramHtml, escape, escape_attribute
@@ -62,13 +62,12 @@ def telegram_length(markup: str) -> int:
     return count_telegram(visible_text(markup))
 
 
-class Telegram(Connector):
+class Telegram(SocialConnector):
     # Bot API FAQ: about one message a second to one chat, short bursts tolerated; (20, 60)
     # let twenty go in one second, which the chat's flood control answers with 429. A group
     # (not a channel) also allows only 20 a minute: give such a target `rate_limit = [1, 3]`.
     rate_limit = (3, 3.0)
     platform = "telegram"
-    kind = Kind.SOCIAL
     example_options: ClassVar[dict[str, Any]] = {"chat_id": "@yourchannel"}
     dedupe = Dedupe.NONE  # see the module docstring: the look-up cannot exist on Telegram
     can_edit = True
@@ -104,10 +103,6 @@ class Telegram(Connector):
     )
 
     # -- pure half -------------------------------------------------------
-
-    @classmethod
-    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:
-        return RULES["telegram"]
 
     @classmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
@@ -164,7 +159,7 @@ class Telegram(Connector):
             text=response.text,
         )
         moved_to = _parameters(answer).get("migrate_to_chat_id")
-        what = f"telegram ({self.account.name}) at {host_of(url)}"
+        what = f"{self.who} at {host_of(url)}"
         raise error_from(answer, self.errors, what, moved_to=moved_to)
 
     def create_post(self, post: Post, key: str, chain: list[Remote], draft: Draft) -> Remote:

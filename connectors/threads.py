@@ -32,13 +32,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import requests
-
 from connectors.base import (
-    Connector,
     Dedupe,
     Draft,
-    Kind,
     Post,
     Refreshed,
     Remote,
@@ -54,9 +50,9 @@ from connectors.errors import (
     Transient,
     header_wait,
 )
-from connectors.social import social_texts
+from connectors.social import SocialConnector, social_texts
 from pipeline.document import Essay
-from pipeline.render.lengths import RULES, LengthRule, find_urls
+from pipeline.render.lengths import LengthRule, find_urls
 
 API = "/v1.0"
 QUOTA_WAIT = 3600.0  # the 24 h window moves and its next free slot is not published
@@ -73,10 +69,9 @@ TOKEN_LIFE = TokenLife(
 )
 
 
-class Threads(Connector):
+class Threads(SocialConnector):
     rate_limit = (250, 86400.0)  # 250 API-published posts per 24 h per profile
     platform = "threads"
-    kind = Kind.SOCIAL
     dedupe = Dedupe.LOOKUP
     can_edit = False
     default_base_url = "https://graph.threads.net"
@@ -91,15 +86,9 @@ class Threads(Connector):
         transient_codes=TRANSIENT_CODES,
     )
 
-    def __init__(self, account: Any, session: requests.Session | None = None) -> None:
-        super().__init__(account, session)
-        self._me: dict[str, str] | None = None
+    _me: dict[str, str] | None = None  # the account on the platform, asked once
 
     # -- pure half -------------------------------------------------------
-
-    @classmethod
-    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:
-        return RULES["threads"]
 
     @classmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
@@ -126,10 +115,9 @@ class Threads(Connector):
         else:
             kw["data"] = {**kw.get("data", {}), "access_token": self._token()}
         response = self.request(method, path if raw else f"{API}{path}", **kw)
-        if response.status_code >= 400:
-            token = self.account.credentials.get("access_token")
-            hide = (token.get_secret_value(),) if token is not None else ()
-            raise self.error_from(response, f"threads ({self.account.name})", hide=hide)
+        token = self.account.credentials.get("access_token")
+        hide = (token.get_secret_value(),) if token is not None else ()
+        self.checked(response, self.who, hide=hide)
         return response.json() if response.content else {}
 
     # -- wire half -------------------------------------------------------

@@ -210,7 +210,7 @@ class WordPress(Connector):
         existing = (error.get("data") or {}).get("term_id")
         if response.status_code == 400 and error.get("code") == "term_exists" and existing:
             return int(existing)
-        raise self._error(response, "POST", doing)
+        raise self.error_from(response, self.failed(doing))
 
     # -- featured image --------------------------------------------------------
 
@@ -280,16 +280,9 @@ class WordPress(Connector):
         self, method: str, path: str, doing: str, *, missing_ok: bool = False, **kw: Any
     ) -> requests.Response:
         """One REST call; an error answer becomes the matching error of the family."""
-        response = self._send(method, path, **kw)
-        if response.ok:
-            return response
-        if response.status_code == 404 and missing_ok:
-            return response
-        raise self._error(response, method, doing)
-
-    def _error(self, response: requests.Response, method: str, doing: str) -> PublishError:
-        what = f"wordpress: {doing} failed for target {self.account.name!r}"
-        return self.error_from(response, what, method=method)
+        return self.checked(
+            self._send(method, path, **kw), self.failed(doing), missing_ok=missing_ok
+        )
 
 
 # ---------------------------------------------------------------- image download

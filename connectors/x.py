@@ -40,10 +40,8 @@ import requests
 from requests_oauthlib import OAuth1
 
 from connectors.base import (
-    Connector,
     Dedupe,
     Draft,
-    Kind,
     Post,
     Refreshed,
     Remote,
@@ -61,9 +59,9 @@ from connectors.errors import (
     Transient,
     header_wait,
 )
-from connectors.social import social_texts
+from connectors.social import SocialConnector, social_texts
 from pipeline.document import Essay
-from pipeline.render.lengths import RULES, LengthRule, find_urls
+from pipeline.render.lengths import find_urls
 
 OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 DUPLICATE_TEXT = "duplicate content"
@@ -79,11 +77,10 @@ OAUTH2_SOURCE = (
 )
 
 
-class X(Connector):
+class X(SocialConnector):
     rate_limit = (100, 900.0)  # POST /2/tweets: 100 per 15 minutes per user
     charges_per_post = True
     platform = "x"
-    kind = Kind.SOCIAL
     dedupe = Dedupe.LOOKUP
     can_edit = False
     default_base_url = "https://api.x.com"
@@ -108,15 +105,9 @@ class X(Connector):
         ),
     )
 
-    def __init__(self, account: Any, session: requests.Session | None = None) -> None:
-        super().__init__(account, session)
-        self._me: dict[str, str] | None = None
+    _me: dict[str, str] | None = None  # the account on the platform, asked once
 
     # -- pure half -------------------------------------------------------
-
-    @classmethod
-    def length_rule(cls, ctx: RenderContext | None = None) -> LengthRule:
-        return RULES["x"]
 
     @classmethod
     def render(cls, essay: Essay, ctx: RenderContext) -> Draft:
@@ -171,9 +162,7 @@ class X(Connector):
 
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         response = self.request(method, path, **self._auth(), **kw)
-        if response.status_code >= 400:
-            raise self.error_from(response, f"x ({self.account.name})")
-        return response
+        return self.checked(response, self.who)
 
     # -- wire half -------------------------------------------------------
 
@@ -258,9 +247,7 @@ class X(Connector):
         if "client_secret" in self.account.credentials:
             auth = (self.account.secret("client_id"), self.account.secret("client_secret"))
         response = self.request("POST", "/2/oauth2/token", data=form, auth=auth)
-        if response.status_code >= 400:
-            what = f"x ({self.account.name})"
-            raise self.error_from(response, what, quirks=TOKEN_ERRORS)
+        self.checked(response, self.who, quirks=TOKEN_ERRORS)
         answer = response.json()
         if not answer.get("access_token"):
             raise Transient(f"x ({self.account.name}): the token answer named no token")
