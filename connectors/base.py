@@ -439,13 +439,12 @@ class Connector(ABC):
         response: requests.Response,
         what: str,
         *,
-        method: str | None = None,
         hide: tuple[str, ...] = (),
         quirks: ErrorQuirks | None = None,
         **fields: Any,
     ) -> PublishError:
         """The family member for an error answer, read through the platform's `errors`
         (or `quirks`, for a call whose answers mean something else, a token exchange)."""
-        answer = Answer.of(response, method)
+        answer = Answer.of(response)
         fields.setdefault("name", self.account.name)
         return error_from(answer, quirks or self.errors, what, hide=hide, **fields)
