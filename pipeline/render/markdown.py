@@ -45,6 +45,7 @@ from pipeline.document import (
 )
 from pipeline.readers.raw_html import trim
 from pipeline.readers.urls import encode_url
+from pipeline.render.memo import by_identity
 from pipeline.render.parts import safe_href
 
 EMPHASIS = {"strong": "**", "em": "*", "strike": "~~"}
@@ -62,8 +63,12 @@ PARSE_OPTIONS = (
 CharKey = tuple[str, frozenset[str], str | None]
 
 
+@by_identity()
 def render_markdown(blocks: list[Block], footnotes: Sequence[Footnote] = ()) -> str:
-    """The blocks as GFM, blocks separated by a blank line, footnote definitions last."""
+    """The blocks as GFM, blocks separated by a blank line, footnote definitions last.
+
+    Rendered once per essay and shared (pipeline/render/memo.py).
+    """
     text = _join_blocks(blocks, tight=False)
     used = _referenced(blocks, footnotes)
     notes = [_definition(note) for note in footnotes if note.label in used]
