@@ -52,6 +52,8 @@ EMPHASIS = {"strong": "**", "em": "*", "strike": "~~"}
 HTML_MARKS = ("sub", "sup")
 ALWAYS_ESCAPED = set("\\*_[]<`~")
 _NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~]")
+# what `escape_text` may change away from a line start: the above, an entity, a newline
+_MAY_NEED_ESCAPE = re.compile(r"[\\*_\[\]<`~&\n]")
 ENTITY_LIKE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 LINE_START_BLOCK = re.compile(r"([#>+=-])|([0-9]{1,9})([.)])")
 PARSE_OPTIONS = (
@@ -480,7 +482,8 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
             return []
         kept = [m for m in stack if m in marks]
         new = [m for m in EMPHASIS if m in marks and m not in stack]
-        new.sort(key=lambda m: -_lasting(items, index, m))
+        if len(new) > 1:
+            new.sort(key=lambda m: -_lasting(items, index, m))
         return kept + new
 
     for index, item in enumerate(items):
@@ -542,6 +545,8 @@ def _inline_node(node: InlineNode) -> str:
 def escape_text(text: str, *, at_line_start: bool) -> str:
     """Backslash-escape what Markdown would read as syntax; a newline character (not a line
     break, which is a node of its own) is written as `&#10;`."""
+    if not at_line_start and not _MAY_NEED_ESCAPE.search(text) and not text.endswith("!"):
+        return text  # most words mid-line: nothing below would change them
     lines = []
     for number, line in enumerate(text.split("\n")):
         escaped = line
