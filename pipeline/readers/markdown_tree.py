@@ -118,12 +118,7 @@ Frame = _Inline | _Container | _List | _Table | _Raw
 
 
 class TreeBuilder:
-    """Folds pulldown-cmark events into blocks and footnotes.
-
-    Nodes and blocks are built with `model_construct`: every value already has its type (the
-    parser's strings and numbers, marks kept as tuples), and validating each node again cost
-    more than the parse. The essay they end up in is still validated as a whole.
-    """
+    """Folds pulldown-cmark events into blocks and footnotes."""
 
     def __init__(self) -> None:
         self.root = _Container("root")
@@ -233,15 +228,13 @@ class TreeBuilder:
         elif isinstance(frame, _Raw):
             text = "".join(frame.parts)
             if frame.kind == "code":
-                self._add(
-                    Code.model_construct(language=frame.language, text=text.removesuffix("\n"))
-                )
+                self._add(Code(language=frame.language, text=text.removesuffix("\n")))
             else:
                 for block in html_block(text):
                     self._add(block)
         elif isinstance(frame, _List):
             self._add(
-                ListBlock.model_construct(
+                ListBlock(
                     ordered=frame.ordered,
                     start=frame.start if frame.ordered else 1,
                     tight=not frame.loose,
@@ -249,23 +242,17 @@ class TreeBuilder:
                 )
             )
         elif isinstance(frame, _Table):
-            self._add(
-                Table.model_construct(header=frame.header, rows=frame.rows, align=frame.align)
-            )
+            self._add(Table(header=frame.header, rows=frame.rows, align=frame.align))
         elif frame.kind == "item":
             parent = self.stack[-1]
             if isinstance(parent, _List):
-                parent.items.append(
-                    ListItem.model_construct(blocks=frame.blocks, checked=frame.checked)
-                )
+                parent.items.append(ListItem(blocks=frame.blocks, checked=frame.checked))
         elif frame.kind == "quote":
             if frame.blocks:
-                self._add(Quote.model_construct(blocks=frame.blocks))
+                self._add(Quote(blocks=frame.blocks))
         elif frame.kind == "footnote":
             label = footnote_label(frame.label)
-            self.definitions.setdefault(
-                label, Footnote.model_construct(label=label, blocks=frame.blocks)
-            )
+            self.definitions.setdefault(label, Footnote(label=label, blocks=frame.blocks))
         else:
             for block in frame.blocks:
                 self._add(block)
@@ -298,7 +285,7 @@ class TreeBuilder:
         if frame.kind == "cell":
             table = self.stack[-1]
             if isinstance(table, _Table):
-                cell = TableCell.model_construct(content=content)
+                cell = TableCell(content=content)
                 if table.in_head:
                     table.header.append(cell)
                 elif table.rows:
@@ -307,7 +294,7 @@ class TreeBuilder:
         if not any(not _blank(n) for n in content):
             return
         if frame.kind == "heading":
-            self._add(Heading.model_construct(level=frame.level, content=content))
+            self._add(Heading(level=frame.level, content=content))
             return
         if frame.kind == "paragraph" and self.stack[-1] is self.root and not self.root.blocks:
             cut = frame.line_end if frame.line_end is not None else len(frame.nodes)
@@ -315,7 +302,7 @@ class TreeBuilder:
                 trim(merge_runs(frame.nodes[:cut])),
                 trim(merge_runs(frame.nodes[cut + 1 :])),
             )
-        self._add(Paragraph.model_construct(content=content))
+        self._add(Paragraph(content=content))
 
     # --- inline level -----------------------------------------------------------------------
 
@@ -342,13 +329,11 @@ class TreeBuilder:
             return
         href = frame.links[-1] if frame.links else frame.html.href
         if frame.links or frame.html.links:
-            frame.nodes.append(Run.model_construct(text=text, marks=frame.current, href=href))
+            frame.nodes.append(Run(text=text, marks=frame.current, href=href))
             return
         for words, link in autolinks(text):
             frame.nodes.append(
-                Run.model_construct(
-                    text=words, marks=frame.current, href=encode_url(link) if link else None
-                )
+                Run(text=words, marks=frame.current, href=encode_url(link) if link else None)
             )
 
     def _bare(self, event: str) -> None:
@@ -368,7 +353,7 @@ class TreeBuilder:
             frame.nodes.append(LineBreak())
         else:  # SoftBreak: a line end inside a paragraph reads as a space
             href = frame.links[-1] if frame.links else None
-            frame.nodes.append(Run.model_construct(text=" ", marks=frame.current, href=href))
+            frame.nodes.append(Run(text=" ", marks=frame.current, href=href))
 
     def _other(self, kind: str, value: Any) -> None:
         if kind == "Html":
@@ -398,9 +383,7 @@ class TreeBuilder:
             else:
                 href = frame.links[-1] if frame.links else None
                 frame.nodes.append(
-                    Run.model_construct(
-                        text=value, marks=with_mark(frame.current, "code"), href=href
-                    )
+                    Run(text=value, marks=with_mark(frame.current, "code"), href=href)
                 )
         elif kind == "FootnoteReference":
             label = footnote_label(value)
@@ -499,7 +482,7 @@ def unmark_edge_spaces(nodes: list[InlineNode]) -> list[InlineNode]:
         start = node.text.find(core) if core else len(node.text)
         for text in (node.text[:start], core, node.text[start + len(core) :]):
             if text:
-                pieces.append(Run.model_construct(text=text, marks=node.marks, href=node.href))
+                pieces.append(Run(text=text, marks=node.marks, href=node.href))
     out: list[InlineNode] = []
     for index, node in enumerate(pieces):
         if (
@@ -519,7 +502,7 @@ def unmark_edge_spaces(nodes: list[InlineNode]) -> list[InlineNode]:
                 and m in after.marks
             )
             if kept != node.marks:
-                node = Run.model_construct(text=node.text, marks=kept, href=node.href)
+                node = Run(text=node.text, marks=kept, href=node.href)
         out.append(node)
     return merge_runs(out)
 

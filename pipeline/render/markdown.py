@@ -491,8 +491,8 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
             switch_to(wanted(index, item.marks), "")
             inner_nodes = [
                 n.model_copy(update={"marks": tuple(m for m in n.marks if m not in stack)})
-                if isinstance(n, Run)
-                else n
+                if isinstance(n, Run) and any(m in stack for m in n.marks)
+                else n  # a copy only where a mark moves outside the brackets
                 for n in item.nodes
             ]
             inner = _emit(inner_nodes, emphasis=emphasis, at_line_start=False)

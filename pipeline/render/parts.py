@@ -62,22 +62,16 @@ def blocks_for(essay: Essay, audience: Audience) -> list[Block]:
 def related_blocks(related: list[RelatedLink]) -> list[Block]:
     """The related-posts part as a rule followed by a list of titles.
 
-    Built once per essay (the same block objects each call, so the renders of the parts
-    that hold them are shared too) and without validating again what the links hold.
+    Built once per essay: the same block objects each call, so the renders of the parts
+    that hold them are shared too.
     """
     if not related:
         return []
     items = [
-        ListItem.model_construct(
-            blocks=[
-                Paragraph.model_construct(
-                    content=[Run.model_construct(text=link.title, href=link.url or None)]
-                )
-            ]
-        )
+        ListItem(blocks=[Paragraph(content=[Run(text=link.title, href=link.url or None)])])
         for link in related
     ]
-    return [Rule(), ListBlock.model_construct(ordered=False, items=items)]
+    return [Rule(), ListBlock(ordered=False, items=items)]
 
 
 def promo_links_to_patreon(promo: list[Block]) -> bool:
