@@ -455,12 +455,17 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
     pending_marks: set[str] = set()  # the marks the pending whitespace itself carries
 
     def text(value: str) -> str:
-        last = next((piece for piece in reversed(out) if piece), None)
-        starts = last.endswith("\n") if last is not None else at_line_start
+        starts = at_line_start
+        for piece in reversed(out):
+            if piece:
+                starts = piece.endswith("\n")
+                break
         return escape_text(value, at_line_start=starts)
 
     def switch_to(want: list[str], lead: str) -> None:
         nonlocal stack, pending
+        if not stack and not want and not pending and not lead:
+            return  # plain text after plain text: nothing to close, open or flush
         keep = 0
         while (
             keep < min(len(stack), len(want))
@@ -478,7 +483,7 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
         stack = want
 
     def wanted(index: int, marks: tuple[str, ...]) -> list[str]:
-        if not emphasis:
+        if not emphasis or not marks:
             return []
         kept = [m for m in stack if m in marks]
         new = [m for m in EMPHASIS if m in marks and m not in stack]
