@@ -29,6 +29,7 @@ from pipeline.document import (
     Rule,
     Run,
     Table,
+    built,
     merge_runs,
     walk,
 )
@@ -141,7 +142,7 @@ def _normalized(node: InlineNode) -> InlineNode:
     href = safe_href(node.href) if node.href else None
     if marks == node.marks and href == node.href:
         return node
-    return Run.model_construct(text=node.text, marks=marks, href=href)
+    return built(Run, type="text", text=node.text, marks=marks, href=href)
 
 
 def link_groups(content: list[InlineNode]) -> list[tuple[str | None, list[InlineNode]]]:
