@@ -123,14 +123,9 @@ def graphemes(text: str) -> int:
 
 def _graphemes_whole(text: str) -> int:
     """`graphemes` of a text counted at once (a line, or a text holding a carriage return)."""
-    ascii_chars = 0
-
-    def drop(match: regex.Match[str]) -> str:
-        nonlocal ascii_chars
-        ascii_chars += len(match.group())
-        return ""
-
-    rest = _ASCII_RUN.sub(drop, text)
+    # the runs found twice rather than a Python call for each run: found in C both times
+    ascii_chars = sum(map(len, _ASCII_RUN.findall(text)))
+    rest = _ASCII_RUN.sub("", text)
     return ascii_chars + len(_CLUSTER.findall(rest)) + len(_CONJUNCT_JOIN.findall(rest))
 
 
@@ -192,6 +187,8 @@ def find_urls(text: str, bare_domains: bool = True) -> list[tuple[int, int]]:
     `bare_domains=False` keeps only http(s) URLs, as Mastodon and Bluesky do.
     """
     spans: list[tuple[int, int]] = []
+    if not _MAYBE_URL.search(text):  # no dot before a TLD anywhere (most prose): no token has one
+        return spans
     # A URL has no whitespace and has a dot before its TLD: scanning only such tokens is fast.
     for token in _TOKEN.finditer(text):
         word = token.group()
