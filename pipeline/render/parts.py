@@ -69,10 +69,17 @@ def related_blocks(related: list[RelatedLink]) -> list[Block]:
     if not related:
         return []
     items = [
-        ListItem(blocks=[Paragraph(content=[Run(text=link.title, href=link.url or None)])])
+        built(ListItem, blocks=[_title_paragraph(link.title, link.url or None)], checked=None)
         for link in related
     ]
-    return [Rule(), ListBlock(ordered=False, items=items)]
+    return [Rule(), built(ListBlock, type="list", ordered=False, start=1, tight=True, items=items)]
+
+
+def _title_paragraph(title: str, url: str | None) -> Paragraph:
+    """A related post's line: its title, a link when the URL is known (typed values: `built`,
+    since a Medium copy lists dozens and validating each cost more than the rest)."""
+    run = built(Run, type="text", text=title, marks=(), href=url)
+    return built(Paragraph, type="paragraph", content=[run])
 
 
 def promo_links_to_patreon(promo: list[Block]) -> bool:
