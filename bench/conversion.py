@@ -130,6 +130,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     }
     goal_inputs = {"10 KB Markdown essay": ten_kb, "8.5 KB Medium copy": files[0]}
     pandoc_files = generated[:: 5 if quick else 2] + [f for f in files if f[0].endswith(".md")]
+    result["load_average_before"] = os.getloadavg()
+    result["cpus"] = os.cpu_count()
     with code_trees() as (trees, note):
         result["baseline"] = {"commit": BASELINE, "available": trees["before"] is not None}
         if note:
@@ -140,6 +142,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         result["markdown_to_html_vs_pandoc"] = versus_pandoc(
             pandoc_files, trees, rounds=1 if quick else 3
         )
+    result["load_average_after"] = os.getloadavg()
     return result
 
 

@@ -483,6 +483,7 @@ def unmark_edge_spaces(nodes: list[InlineNode]) -> list[InlineNode]:
     stretch (`*a **b** c*`) keeps its mark. Code keeps its spaces marked.
     """
     pieces: list[InlineNode] = []
+    split = False
     for node in nodes:
         if not isinstance(node, Run) or not node.marks or "code" in node.marks:
             pieces.append(node)
@@ -491,10 +492,13 @@ def unmark_edge_spaces(nodes: list[InlineNode]) -> list[InlineNode]:
         if core == node.text:
             pieces.append(node)
             continue
+        split = True
         start = node.text.find(core) if core else len(node.text)
         for text in (node.text[:start], core, node.text[start + len(core) :]):
             if text:
                 pieces.append(Run(text=text, marks=node.marks, href=node.href))
+    if not split:  # no marked run had blank edges, so none below is marked blank space
+        return merge_runs(pieces)
     out: list[InlineNode] = []
     for index, node in enumerate(pieces):
         if (

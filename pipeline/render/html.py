@@ -85,21 +85,11 @@ def render_html(blocks: list[Block], footnotes: Sequence[Footnote] = ()) -> str:
     Rendered once per essay: the blog destinations pass the same blocks (pipeline/render/memo.py).
     """
     writer = _Writer(footnotes)
-    if footnotes:
-        lines = [writer.block(block) for block in blocks]
-    else:  # each block's line is its own: Medium's page (title + body) reuses the blog's
-        lines = [_line_of(block) for block in blocks]
+    lines = [writer.block(block) for block in blocks]
     notes = writer.footnotes_section()
     if notes:
         lines.append(notes)
     return sanitize_html("\n".join(line for line in lines if line))
-
-
-@by_identity(size=4096)
-def _line_of(block: Block) -> str:
-    """A top-level block's HTML in an essay without footnotes: then nothing but the block
-    decides it (a note reference is only its label), so it is written once per block."""
-    return _Writer(()).block(block)
 
 
 def sanitize_html(markup: str) -> str:

@@ -10,7 +10,9 @@ Why identity is enough: the essay models are frozen (pipeline/document.py) and r
 their lists only while building an essay, so the same objects always render the same way; a
 changed essay (`model_copy(update=...)`, an outline's re-levelled copy) is made of new objects
 where it differs. An entry keeps the objects its key names alive, so no id in a key can be
-reused by another object while the entry lives; entries are few and the oldest go first.
+reused by another object while the entry lives; entries are few and the oldest go first
+(sharing happens between one essay's destinations, rendered one after another; keeping many
+essays' blocks alive made every garbage collection longer and a run of essays slower).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _kept(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
 
 
-def by_identity(size: int = 64) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def by_identity(size: int = 8) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Remember `fn`'s last `size` results, keyed by the identity of its arguments.
 
     Only for pure functions of frozen inputs whose result callers do not change: a list
