@@ -2,26 +2,36 @@
 
 pandoc runs once per file as a user would script it (`pandoc -f markdown -t html FILE`);
 our side reads and renders the same files in this process. Medians and spread over repeats.
+
+Before and after in the same run: the goal rows are timed in subprocesses
+(bench/conversion_worker.py), alternately on today's tree and on the code of `BASELINE`
+extracted with `git archive`, so machine noise falls on both alike.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import random
 import shutil
 import statistics
 import subprocess
+import sys
+import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from connectors import REGISTRY, connector_class
-from connectors.base import RenderContext
-from pipeline.readers import read_bytes
-from pipeline.render.html import render_html
-from pipeline.render.parts import blocks_for
+from bench.conversion_worker import render_everywhere
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKER = ROOT / "bench" / "conversion_worker.py"
+# The code before "each format rendered once per essay" (issue 16): main on 2026-12-03.
+BASELINE = os.environ.get("CROSSPOST_BENCH_BASELINE", "be4386d")
 CORPUS = [
     ROOT / "tests/golden/readers/medium-copy-north-korean-troops.txt",
     ROOT / "tests/golden/readers/markdown-front-matter.md",
@@ -74,19 +84,6 @@ def generated_set(count: int, seed: int = 7) -> list[tuple[str, bytes]]:
     return [(f"gen-{i:03d}.md", generated_markdown(s, rng).encode()) for i, s in enumerate(sizes)]
 
 
-def render_everywhere(name: str, data: bytes) -> int:
-    essay = read_bytes(Path(name), data)
-    posts = 0
-    for platform in REGISTRY:
-        cls = connector_class(platform)
-        ctx = RenderContext(
-            target=platform, options=cls.example_options, link="https://blog.example.org/essay"
-        )
-        draft = cls.render(essay, ctx)
-        posts += len(draft.posts)
-    return posts
-
-
 def timed(fn: Any, repeats: int) -> list[float]:
     samples = []
     for _ in range(repeats):
@@ -131,48 +128,152 @@ def run(quick: bool = False) -> dict[str, Any]:
         },
         "goal_10kb_all_destinations_ms": 10.0,
     }
-    result["markdown_to_html_vs_pandoc"] = versus_pandoc(
-        generated[:: 5 if quick else 2] + [f for f in files if f[0].endswith(".md")],
-        repeats=1 if quick else 3,
-    )
+    goal_inputs = {"10 KB Markdown essay": ten_kb, "8.5 KB Medium copy": files[0]}
+    pandoc_files = generated[:: 5 if quick else 2] + [f for f in files if f[0].endswith(".md")]
+    result["load_average_before"] = os.getloadavg()
+    result["cpus"] = os.cpu_count()
+    with code_trees() as (trees, note):
+        result["baseline"] = {"commit": BASELINE, "available": trees["before"] is not None}
+        if note:
+            result["baseline"]["note"] = note
+        result["goal_rows"] = versus_baseline(
+            goal_inputs, trees, rounds=2 if quick else 8, repeats=5 if quick else 15
+        )
+        result["markdown_to_html_vs_pandoc"] = versus_pandoc(
+            pandoc_files, trees, rounds=1 if quick else 3
+        )
+    result["load_average_after"] = os.getloadavg()
     return result
 
 
-def versus_pandoc(files: list[tuple[str, bytes]], repeats: int) -> dict[str, Any]:
-    def ours() -> None:
-        for name, data in files:
-            render_html(blocks_for(read_bytes(Path(name), data), "blog"))
+@contextmanager
+def code_trees() -> Iterator[tuple[dict[str, Path | None], str | None]]:
+    """Today's tree and `BASELINE`'s (pipeline/ and connectors/ from `git archive`) as
+    PYTHONPATH roots; the baseline is None, with a note saying why, when git cannot give it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        before: Path | None = Path(tmp)
+        note = None
+        command = ["git", "-C", str(ROOT), "archive", "--format=tar", BASELINE]
+        try:
+            archive = subprocess.run(
+                [*command, "pipeline", "connectors"], capture_output=True, check=True
+            ).stdout
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(tmp, filter="data")
+        except FileNotFoundError:
+            before, note = None, "git is not installed: no baseline measured, no ratio"
+        except subprocess.CalledProcessError as failed:
+            reason = failed.stderr.decode(errors="replace").strip().splitlines()[:1]
+            before = None
+            note = f"git archive {BASELINE} failed ({' '.join(reason)}): no baseline, no ratio"
+        yield {"now": ROOT, "before": before}, note
 
-    ours_samples = timed(ours, repeats)
+
+def worker(tree: Path, mode: str, repeats: int, paths: list[Path]) -> dict[str, list[float]]:
+    """bench/conversion_worker.py run with `tree` first on the path: its samples by name
+    (wall-clock), and the same runs' CPU time under "cpu:" + name."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        [sys.executable, str(WORKER), mode, str(repeats), *map(str, paths)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    measured = json.loads(done.stdout)
+    cpu = {f"cpu:{name}": runs for name, runs in measured["cpu"].items()}
+    return {**measured["samples"], **cpu}
+
+
+def interleaved(
+    trees: dict[str, Path | None], mode: str, rounds: int, repeats: int, paths: list[Path]
+) -> dict[str, dict[str, list[float]]]:
+    """Samples per tree and name, pooled over `rounds` that alternate which tree goes first."""
+    pooled: dict[str, dict[str, list[float]]] = {s: {} for s, t in trees.items() if t}
+    for index in range(rounds):
+        sides = list(pooled) if index % 2 == 0 else list(reversed(pooled))
+        for side in sides:
+            tree = trees[side]
+            assert tree is not None
+            for name, runs in worker(tree, mode, repeats, paths).items():
+                pooled[side].setdefault(name, []).extend(runs)
+    return pooled
+
+
+def _written(files: list[tuple[str, bytes]], folder: str) -> list[Path]:
+    paths = []
+    for name, data in files:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def versus_baseline(
+    inputs: dict[str, tuple[str, bytes]],
+    trees: dict[str, Path | None],
+    rounds: int,
+    repeats: int,
+) -> dict[str, Any]:
+    """Read + render for every destination, today's tree and the baseline's, interleaved."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = _written(list(inputs.values()), tmp)
+        pooled = interleaved(trees, "everywhere", rounds, repeats, paths)
+    rows: dict[str, Any] = {}
+    for label, (name, data) in inputs.items():
+        row: dict[str, Any] = {"file": name, "bytes": len(data)}
+        row["now"] = summary(pooled["now"][name])
+        row["now_cpu"] = summary(pooled["now"][f"cpu:{name}"])
+        if "before" in pooled:
+            row["before"] = summary(pooled["before"][name])
+            row["before_cpu"] = summary(pooled["before"][f"cpu:{name}"])
+            row["speedup"] = row["before"]["median_ms"] / row["now"]["median_ms"]
+            row["speedup_cpu"] = row["before_cpu"]["median_ms"] / row["now_cpu"]["median_ms"]
+        rows[label] = row
+    return rows
+
+
+def versus_pandoc(
+    files: list[tuple[str, bytes]], trees: dict[str, Path | None], rounds: int
+) -> dict[str, Any]:
+    """Our Markdown→HTML (today's and the baseline's, each in a process of its own) against
+    pandoc run once per file, the three interleaved round by round."""
     pandoc = shutil.which("pandoc")
-    result: dict[str, Any] = {"files": len(files), "ours": summary(ours_samples)}
-    result["ours"]["files_per_second"] = len(files) / statistics.median(ours_samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = _written(files, tmp)
+        pooled: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            for side, runs in interleaved(trees, "html", 1, 1, paths).items():
+                pooled.setdefault(side, []).extend(runs["all"])
+            if pandoc is not None:
+                pooled.setdefault("pandoc", []).extend(
+                    timed(lambda: _pandoc_each(pandoc, paths), 1)
+                )
+    result: dict[str, Any] = {"files": len(files), "bytes": sum(len(d) for _, d in files)}
+    for side in ("now", "before"):
+        if side in pooled:
+            result[side] = summary(pooled[side])
+            result[side]["files_per_second"] = len(files) / statistics.median(pooled[side])
+    result["ours"] = result["now"]
     if pandoc is None:
         result["pandoc"] = None
-        result["note"] = "pandoc not installed (apt-get install pandoc): no ratio"
+        result["note"] = "pandoc not installed (make pandoc): no ratio"
         return result
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for name, data in files:
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            paths.append(path)
-
-        def theirs() -> None:
-            for path in paths:
-                subprocess.run(
-                    [pandoc, "-f", "markdown", "-t", "html", str(path)],
-                    check=True,
-                    capture_output=True,
-                )
-
-        theirs_samples = timed(theirs, repeats)
     version = subprocess.run([pandoc, "--version"], capture_output=True, text=True).stdout
-    result["pandoc"] = summary(theirs_samples)
+    result["pandoc"] = summary(pooled["pandoc"])
     result["pandoc"]["version"] = version.splitlines()[0]
-    result["pandoc"]["files_per_second"] = len(files) / statistics.median(theirs_samples)
-    result["ratio_ours_over_pandoc"] = (
-        result["ours"]["files_per_second"] / result["pandoc"]["files_per_second"]
-    )
+    result["pandoc"]["files_per_second"] = len(files) / statistics.median(pooled["pandoc"])
+    for side in ("now", "before"):
+        if side in result:
+            ratio = result[side]["files_per_second"] / result["pandoc"]["files_per_second"]
+            result[side]["ratio_over_pandoc"] = ratio
+    result["ratio_ours_over_pandoc"] = result["now"]["ratio_over_pandoc"]
     result["goal_ratio"] = 10.0
     return result
+
+
+def _pandoc_each(pandoc: str, paths: list[Path]) -> None:
+    for path in paths:
+        subprocess.run(
+            [pandoc, "-f", "markdown", "-t", "html", str(path)], check=True, capture_output=True
+        )

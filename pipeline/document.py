@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -44,6 +44,30 @@ Align = Literal["left", "center", "right"]
 # The one order marks are kept in on a run (outermost first, code innermost), so equal
 # styling compares equal and every renderer nests tags the same way.
 MARK_ORDER: tuple[Mark, ...] = ("strong", "em", "strike", "sub", "sup", "code")
+# Blocks are not changed once built (a changed essay is a copy): renders of the same block
+# objects are shared between destinations (pipeline/render/memo.py), so they are frozen.
+FROZEN = ConfigDict(frozen=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def built(cls: type[M], **values: Any) -> M:
+    """A model from values that already have their types, every field given in order,
+    without validating them again: for readers' and renderers' hot paths, where a node's
+    text, marks (a tuple, in `MARK_ORDER`) and link come straight from typed code.
+
+    Measured on pydantic 2.14: about half the cost of a validated `Run(...)`, and a fifth
+    of `model_construct`, which is written in Python and slower than validating.
+    """
+    node = _new(cls)
+    _set(node, "__dict__", values)
+    _set(node, "__pydantic_fields_set__", set(values))
+    _set(node, "__pydantic_extra__", None)
+    _set(node, "__pydantic_private__", None)
+    return node
 
 
 class Run(BaseModel):
@@ -135,12 +159,16 @@ Inline = list[InlineNode]
 
 
 class Heading(BaseModel):
+    model_config = FROZEN
+
     type: Literal["heading"] = "heading"
     level: int = Field(2, ge=1, le=6)
     content: Inline = []
 
 
 class Paragraph(BaseModel):
+    model_config = FROZEN
+
     type: Literal["paragraph"] = "paragraph"
     content: Inline = []
 
@@ -150,6 +178,8 @@ class ListItem(BaseModel):
 
     `checked` is set for task-list items (`- [x]`): True done, False open, None not a task.
     """
+
+    model_config = FROZEN
 
     blocks: list[Block] = []
     checked: bool | None = None
@@ -183,6 +213,8 @@ class ListItem(BaseModel):
 class ListBlock(BaseModel):
     """A list; `start` is kept exactly (0 included); `tight` as the source wrote it."""
 
+    model_config = FROZEN
+
     type: Literal["list"] = "list"
     ordered: bool = False
     start: int = Field(1, ge=0)
@@ -192,6 +224,8 @@ class ListBlock(BaseModel):
 
 class Quote(BaseModel):
     """A block quote: blocks of its own, quotes nested in quotes included."""
+
+    model_config = FROZEN
 
     type: Literal["quote"] = "quote"
     blocks: list[Block] = []
@@ -215,6 +249,8 @@ class Quote(BaseModel):
 
 
 class Code(BaseModel):
+    model_config = FROZEN
+
     type: Literal["code"] = "code"
     language: str | None = None
     text: str = ""
@@ -222,6 +258,8 @@ class Code(BaseModel):
 
 class Image(BaseModel):
     """An image on a line of its own; `href` when the image links somewhere."""
+
+    model_config = FROZEN
 
     type: Literal["image"] = "image"
     src: str
@@ -234,15 +272,21 @@ class Image(BaseModel):
 
 
 class Rule(BaseModel):
+    model_config = FROZEN
+
     type: Literal["rule"] = "rule"
 
 
 class TableCell(BaseModel):
+    model_config = FROZEN
+
     content: Inline = []
 
 
 class Table(BaseModel):
     """A table: one header row (may be empty) and body rows; `align` per column."""
+
+    model_config = FROZEN
 
     type: Literal["table"] = "table"
     header: list[TableCell] = []
@@ -262,12 +306,16 @@ Block = Annotated[
 class Footnote(BaseModel):
     """A footnote: `label` as referenced by `NoteRef`, and the note's blocks."""
 
+    model_config = FROZEN
+
     label: str
     blocks: list[Block] = []
 
 
 class RelatedLink(BaseModel):
     """One of the author's other posts; copies from Medium often lose the URL."""
+
+    model_config = FROZEN
 
     title: str
     url: str | None = None
@@ -436,8 +484,8 @@ def merge_runs(runs: Inline) -> Inline:
         last = merged[-1] if merged else None
         if isinstance(last, Run) and last.marks == run.marks and last.href == run.href:
             # both halves are valid runs already: construct without validating again
-            merged[-1] = Run.model_construct(
-                text=last.text + run.text, marks=run.marks, href=run.href
+            merged[-1] = built(
+                Run, type="text", text=last.text + run.text, marks=run.marks, href=run.href
             )
         else:
             merged.append(run)

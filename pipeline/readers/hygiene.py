@@ -150,10 +150,21 @@ def _collect(value: Any, texts: list[str], urls: set[tuple[str, str]], key: str)
             urls.add(("href", value.href))
     elif isinstance(value, BaseModel):
         for name, item in value.__dict__.items():
-            _collect(item, texts, urls, name)
+            if type(item) is str:  # a field's own text: no call for it
+                if name in _URL_KEYS or name == "src":
+                    urls.add((name, item))
+                else:
+                    texts.append(item)
+            elif item is not None and type(item) is not int and type(item) is not bool:
+                _collect(item, texts, urls, name)
     elif isinstance(value, list | tuple):
         for item in value:
-            _collect(item, texts, urls, key)
+            if type(item) is Run:  # a paragraph's runs: no call for each
+                texts.append(item.text)
+                if item.href is not None:
+                    urls.add(("href", item.href))
+            else:
+                _collect(item, texts, urls, key)
     elif isinstance(value, dict):
         for name, item in value.items():
             _collect(item, texts, urls, str(name))

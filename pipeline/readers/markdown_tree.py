@@ -35,6 +35,7 @@ from pipeline.document import (
     Run,
     Table,
     TableCell,
+    built,
     footnote_label,
     merge_runs,
     with_mark,
@@ -118,7 +119,12 @@ Frame = _Inline | _Container | _List | _Table | _Raw
 
 
 class TreeBuilder:
-    """Folds pulldown-cmark events into blocks and footnotes."""
+    """Folds pulldown-cmark events into blocks and footnotes.
+
+    Runs, paragraphs and headings, the nodes made by the hundred, are `built` without
+    validation: their values come typed from the parser and from this class (marks as
+    tuples in `MARK_ORDER`); the essay holding them is validated as a whole.
+    """
 
     def __init__(self) -> None:
         self.root = _Container("root")
@@ -294,7 +300,7 @@ class TreeBuilder:
         if not any(not _blank(n) for n in content):
             return
         if frame.kind == "heading":
-            self._add(Heading(level=frame.level, content=content))
+            self._add(built(Heading, type="heading", level=frame.level, content=content))
             return
         if frame.kind == "paragraph" and self.stack[-1] is self.root and not self.root.blocks:
             cut = frame.line_end if frame.line_end is not None else len(frame.nodes)
@@ -302,7 +308,7 @@ class TreeBuilder:
                 trim(merge_runs(frame.nodes[:cut])),
                 trim(merge_runs(frame.nodes[cut + 1 :])),
             )
-        self._add(Paragraph(content=content))
+        self._add(built(Paragraph, type="paragraph", content=content))
 
     # --- inline level -----------------------------------------------------------------------
 
@@ -329,11 +335,17 @@ class TreeBuilder:
             return
         href = frame.links[-1] if frame.links else frame.html.href
         if frame.links or frame.html.links:
-            frame.nodes.append(Run(text=text, marks=frame.current, href=href))
+            frame.nodes.append(built(Run, type="text", text=text, marks=frame.current, href=href))
             return
         for words, link in autolinks(text):
             frame.nodes.append(
-                Run(text=words, marks=frame.current, href=encode_url(link) if link else None)
+                built(
+                    Run,
+                    type="text",
+                    text=words,
+                    marks=frame.current,
+                    href=encode_url(link) if link else None,
+                )
             )
 
     def _bare(self, event: str) -> None:
@@ -353,7 +365,7 @@ class TreeBuilder:
             frame.nodes.append(LineBreak())
         else:  # SoftBreak: a line end inside a paragraph reads as a space
             href = frame.links[-1] if frame.links else None
-            frame.nodes.append(Run(text=" ", marks=frame.current, href=href))
+            frame.nodes.append(built(Run, type="text", text=" ", marks=frame.current, href=href))
 
     def _other(self, kind: str, value: Any) -> None:
         if kind == "Html":
@@ -471,6 +483,7 @@ def unmark_edge_spaces(nodes: list[InlineNode]) -> list[InlineNode]:
     stretch (`*a **b** c*`) keeps its mark. Code keeps its spaces marked.
     """
     pieces: list[InlineNode] = []
+    split = False
     for node in nodes:
         if not isinstance(node, Run) or not node.marks or "code" in node.marks:
             pieces.append(node)
@@ -479,10 +492,13 @@ def unmark_edge_spaces(nodes: list[InlineNode]) -> list[InlineNode]:
         if core == node.text:
             pieces.append(node)
             continue
+        split = True
         start = node.text.find(core) if core else len(node.text)
         for text in (node.text[:start], core, node.text[start + len(core) :]):
             if text:
                 pieces.append(Run(text=text, marks=node.marks, href=node.href))
+    if not split:  # no marked run had blank edges, so none below is marked blank space
+        return merge_runs(pieces)
     out: list[InlineNode] = []
     for index, node in enumerate(pieces):
         if (

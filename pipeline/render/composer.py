@@ -27,7 +27,7 @@ from pipeline.document import (
     block_text,
 )
 from pipeline.render.hashtags import Style, hashtags
-from pipeline.render.lengths import LengthRule, find_urls
+from pipeline.render.lengths import LengthRule, counting_by_line, find_urls
 from pipeline.render.parts import table_rows
 from pipeline.render.plain import CELL_SEPARATOR
 
@@ -196,9 +196,23 @@ def announcement(
     teaser = teaser_of(essay)
     tags = hashtags(essay.tags, hashtag_style)
     # Counting is the cost here (URLs found, graphemes split): a text shortening has
-    # already counted (its best candidate) is not counted again.
+    # already counted (its best candidate) is not counted again, and of a new candidate only
+    # the line that changed is counted (`counting_by_line`).
     fits = functools.lru_cache(maxsize=None)(rule.fits)
+    with counting_by_line():
+        return _announce(template, title, teaser, url, tags, fits, rule)
 
+
+def _announce(
+    template: str,
+    title: str,
+    teaser: str,
+    url: str,
+    tags: list[str],
+    fits: Callable[[str], bool],
+    rule: LengthRule,
+) -> str:
+    """`announcement`'s search: the teaser shortened with all tags, then fewer, then the title."""
     for kept in range(len(tags), -1, -1):
         chosen = tags[:kept]
         short = shorten(teaser, lambda t, c=chosen: fits(_fill(template, title, t, url, c)))
@@ -333,6 +347,12 @@ def thread(essay: Essay, link: str | None, rule: LengthRule, numbered: bool = Tr
     units = _thread_units(essay, url)
     if not units:
         raise ValueError("the essay has no text to post")
+    with counting_by_line():  # a post grows a sentence at a time: earlier lines counted once
+        return _thread_posts(units, rule, numbered)
+
+
+def _thread_posts(units: list[Unit], rule: LengthRule, numbered: bool) -> list[str]:
+    """`thread`'s packing, repeated until the numbering it assumed holds."""
     assumed = 1
     while True:
         total = assumed

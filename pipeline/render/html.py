@@ -43,6 +43,7 @@ from pipeline.document import (
     Table,
     TableCell,
 )
+from pipeline.render.memo import by_identity
 from pipeline.render.parts import SAFE_SCHEMES, safe_href
 
 ALLOWED_TAGS = frozenset(
@@ -77,8 +78,12 @@ MARK_TAGS["code"] = "code"
 BACK_LINK = "\u21a9"  # ↩
 
 
+@by_identity()
 def render_html(blocks: list[Block], footnotes: Sequence[Footnote] = ()) -> str:
-    """The blocks as sanitised HTML, one top-level block per line; footnotes close it."""
+    """The blocks as sanitised HTML, one top-level block per line; footnotes close it.
+
+    Rendered once per essay: the blog destinations pass the same blocks (pipeline/render/memo.py).
+    """
     writer = _Writer(footnotes)
     lines = [writer.block(block) for block in blocks]
     notes = writer.footnotes_section()

@@ -8,8 +8,11 @@ its source; the facts are collected in the team's platform notes (platforms.md).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 
@@ -36,7 +39,7 @@ class LengthRule:
         """True when the platform will accept `text` as far as length and links go."""
         if self.max_bytes is not None and utf8_len(text) > self.max_bytes:
             return False
-        if self.max_links is not None and len(find_urls(text)) > self.max_links:
+        if self.max_links is not None and url_count(text) > self.max_links:
             return False
         return self.count(text) <= self.limit
 
@@ -50,6 +53,51 @@ def utf8_len(text: str) -> int:
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+# Counting line by line: a composer tries many texts that differ in one line (the teaser
+# shortened word by word, a hashtag dropped, a sentence added to a thread post), so while it
+# composes (`counting_by_line`) each line is counted once and the counts are added up. Every
+# count here adds up over lines: no grapheme cluster, URL, mention or emoji spans a line feed
+# (UAX #29 breaks around it; URLs are whitespace-free tokens), and NFC never composes across
+# it. A carriage return is the exception ("\r\n" is one cluster): such a text is counted whole.
+_line_counts: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar(
+    "line_counts", default=None
+)
+
+
+@contextmanager
+def counting_by_line() -> Iterator[None]:
+    """Within it, counts add up remembered per-line counts (forgotten at the end)."""
+    token = _line_counts.set({})
+    try:
+        yield
+    finally:
+        _line_counts.reset(token)
+
+
+def _per_line(count_whole: Callable[..., Any], text: str, *args: Any) -> list[Any] | None:
+    """`count_whole` of each line of `text`, remembered while composing; None when the text
+    is to be counted whole (outside `counting_by_line`, one line, a carriage return)."""
+    memo = _line_counts.get()
+    if memo is None or "\n" not in text or "\r" in text:
+        return None
+    counts = []
+    for line in text.split("\n"):
+        key = (count_whole, line, *args)
+        count = memo.get(key)
+        if count is None:
+            count = memo[key] = count_whole(line, *args)
+        counts.append(count)
+    return counts
+
+
+def _line_sum(count_whole: Callable[..., int], text: str, newline: int, *args: Any) -> int:
+    """`count_whole(text)`, added up over lines while composing; a line feed counts `newline`."""
+    counts = _per_line(count_whole, text, *args)
+    if counts is None:
+        return count_whole(text, *args)
+    return newline * (len(counts) - 1) + sum(counts)
 
 
 # Unicode 15.1 made a Devanagari/Bengali/... consonant + virama + consonant one cluster
@@ -70,14 +118,14 @@ _ASCII_RUN = regex.compile(r"(?<!\p{Grapheme_Cluster_Break=Prepend})[\x20-\x7E]+
 
 def graphemes(text: str) -> int:
     """Extended grapheme clusters as platforms' (pre-Unicode-15.1) segmenters see them."""
-    ascii_chars = 0
+    return _line_sum(_graphemes_whole, text, 1)
 
-    def drop(match: regex.Match[str]) -> str:
-        nonlocal ascii_chars
-        ascii_chars += len(match.group())
-        return ""
 
-    rest = _ASCII_RUN.sub(drop, text)
+def _graphemes_whole(text: str) -> int:
+    """`graphemes` of a text counted at once (a line, or a text holding a carriage return)."""
+    # the runs found twice rather than a Python call for each run: found in C both times
+    ascii_chars = sum(map(len, _ASCII_RUN.findall(text)))
+    rest = _ASCII_RUN.sub("", text)
     return ascii_chars + len(_CLUSTER.findall(rest)) + len(_CONJUNCT_JOIN.findall(rest))
 
 
@@ -139,12 +187,23 @@ def find_urls(text: str, bare_domains: bool = True) -> list[tuple[int, int]]:
     `bare_domains=False` keeps only http(s) URLs, as Mastodon and Bluesky do.
     """
     spans: list[tuple[int, int]] = []
+    if not _MAYBE_URL.search(text):  # no dot before a TLD anywhere (most prose): no token has one
+        return spans
     # A URL has no whitespace and has a dot before its TLD: scanning only such tokens is fast.
     for token in _TOKEN.finditer(text):
         word = token.group()
         if _MAYBE_URL.search(word) and (bare_domains or "://" in word):
             spans.extend(_urls_in(text, token.start(), token.end(), bare_domains))
     return spans
+
+
+def url_count(text: str) -> int:
+    """How many URLs `find_urls` finds in `text`, counted line by line."""
+    return _line_sum(_url_count_whole, text, 0)
+
+
+def _url_count_whole(text: str) -> int:
+    return len(find_urls(text))
 
 
 def _urls_in(text: str, pos: int, endpos: int, bare_domains: bool) -> list[tuple[int, int]]:
@@ -189,6 +248,11 @@ def count_mastodon(text: str, url_length: int = 23) -> int:
     `url_length` (the instance's characters_reserved_per_url) and `@user@domain` as `@user`.
     Source: app/validators/status_length_validator.rb; docs user/posting.md.
     """
+    return _line_sum(_mastodon_whole, text, 1, url_length)
+
+
+def _mastodon_whole(text: str, url_length: int = 23) -> int:
+    """`count_mastodon` of a text counted at once."""
     parts: list[str] = []
     last = 0
     for start, end in find_urls(text, bare_domains=False):
@@ -238,21 +302,34 @@ def x_weighted_length(text: str, emoji_parsing: bool = True) -> int:
     With emoji parsing, the larger of the two counts twitter-text's parsers give (see
     `x_emoji_lists`): X may run either, and a post counted short is refused. For the same
     reason "\r\n" counts 2, as in twitter-text 3.1 (twitter-text-parser counts it as one "\n").
+    Counted line by line (see `_line_sum`), one weight per emoji list added up, then the
+    larger total kept.
     """
     text = unicodedata.normalize("NFC", text)
+    per_line = _per_line(_x_weights, text, emoji_parsing)
+    if per_line is None:
+        weights = _x_weights(text, emoji_parsing)
+    else:
+        newlines = _X_SCALE * (len(per_line) - 1)
+        weights = tuple(newlines + sum(column) for column in zip(*per_line, strict=True))
+    return max(weights) // _X_SCALE
+
+
+def _x_weights(text: str, emoji_parsing: bool) -> tuple[int, ...]:
+    """The weight of NFC `text` (hundredths), once per emoji list (once without parsing)."""
     plain = _x_plain_weight(text)
     urls = [(s, e, _X_URL_LENGTH * _X_SCALE) for s, e in find_urls(text)]
     if not emoji_parsing:
-        return _x_weigh(text, plain, urls)
-    return max(
+        return (_x_weigh(text, plain, urls),)
+    return tuple(
         _x_weigh(text, plain, urls + emoji_list.spans(text)) for emoji_list in x_emoji_lists()
     )
 
 
 def _x_weigh(text: str, plain: int, entities: list[tuple[int, int, int]]) -> int:
-    """`plain` (the text's weight as plain characters) with each entity's span weighed as the
-    entity instead; an entity starting inside an earlier one is skipped, as twitter-text's
-    parser jumps over the first."""
+    """`plain` (the text's weight as plain characters, in hundredths) with each entity's span
+    weighed as the entity instead; an entity starting inside an earlier one is skipped, as
+    twitter-text's parser jumps over the first."""
     entities.sort(key=lambda entity: (entity[0], -entity[2]))  # a URL wins a shared start
     total = plain
     position = 0
@@ -261,7 +338,7 @@ def _x_weigh(text: str, plain: int, entities: list[tuple[int, int, int]]) -> int
             continue
         total += weight - _x_plain_weight(text[start:end])
         position = end
-    return total // _X_SCALE
+    return total
 
 
 def count_x(text: str) -> int:

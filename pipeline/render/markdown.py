@@ -45,12 +45,15 @@ from pipeline.document import (
 )
 from pipeline.readers.raw_html import trim
 from pipeline.readers.urls import encode_url
+from pipeline.render.memo import by_identity
 from pipeline.render.parts import safe_href
 
 EMPHASIS = {"strong": "**", "em": "*", "strike": "~~"}
 HTML_MARKS = ("sub", "sup")
 ALWAYS_ESCAPED = set("\\*_[]<`~")
 _NEEDS_ESCAPE = re.compile(r"[\\*_\[\]<`~]")
+# what `escape_text` may change away from a line start: the above, an entity, a newline
+_MAY_NEED_ESCAPE = re.compile(r"[\\*_\[\]<`~&\n]")
 ENTITY_LIKE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 LINE_START_BLOCK = re.compile(r"([#>+=-])|([0-9]{1,9})([.)])")
 PARSE_OPTIONS = (
@@ -62,8 +65,12 @@ PARSE_OPTIONS = (
 CharKey = tuple[str, frozenset[str], str | None]
 
 
+@by_identity()
 def render_markdown(blocks: list[Block], footnotes: Sequence[Footnote] = ()) -> str:
-    """The blocks as GFM, blocks separated by a blank line, footnote definitions last."""
+    """The blocks as GFM, blocks separated by a blank line, footnote definitions last.
+
+    Rendered once per essay and shared (pipeline/render/memo.py).
+    """
     text = _join_blocks(blocks, tight=False)
     used = _referenced(blocks, footnotes)
     notes = [_definition(note) for note in footnotes if note.label in used]
@@ -448,12 +455,17 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
     pending_marks: set[str] = set()  # the marks the pending whitespace itself carries
 
     def text(value: str) -> str:
-        last = next((piece for piece in reversed(out) if piece), None)
-        starts = last.endswith("\n") if last is not None else at_line_start
+        starts = at_line_start
+        for piece in reversed(out):
+            if piece:
+                starts = piece.endswith("\n")
+                break
         return escape_text(value, at_line_start=starts)
 
     def switch_to(want: list[str], lead: str) -> None:
         nonlocal stack, pending
+        if not stack and not want and not pending and not lead:
+            return  # plain text after plain text: nothing to close, open or flush
         keep = 0
         while (
             keep < min(len(stack), len(want))
@@ -471,11 +483,12 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
         stack = want
 
     def wanted(index: int, marks: tuple[str, ...]) -> list[str]:
-        if not emphasis:
+        if not emphasis or not marks:
             return []
         kept = [m for m in stack if m in marks]
         new = [m for m in EMPHASIS if m in marks and m not in stack]
-        new.sort(key=lambda m: -_lasting(items, index, m))
+        if len(new) > 1:
+            new.sort(key=lambda m: -_lasting(items, index, m))
         return kept + new
 
     for index, item in enumerate(items):
@@ -483,8 +496,8 @@ def _emit(items: list[_Item], *, emphasis: bool, at_line_start: bool) -> str:
             switch_to(wanted(index, item.marks), "")
             inner_nodes = [
                 n.model_copy(update={"marks": tuple(m for m in n.marks if m not in stack)})
-                if isinstance(n, Run)
-                else n
+                if isinstance(n, Run) and any(m in stack for m in n.marks)
+                else n  # a copy only where a mark moves outside the brackets
                 for n in item.nodes
             ]
             inner = _emit(inner_nodes, emphasis=emphasis, at_line_start=False)
@@ -537,6 +550,8 @@ def _inline_node(node: InlineNode) -> str:
 def escape_text(text: str, *, at_line_start: bool) -> str:
     """Backslash-escape what Markdown would read as syntax; a newline character (not a line
     break, which is a node of its own) is written as `&#10;`."""
+    if not at_line_start and not _MAY_NEED_ESCAPE.search(text) and not text.endswith("!"):
+        return text  # most words mid-line: nothing below would change them
     lines = []
     for number, line in enumerate(text.split("\n")):
         escaped = line

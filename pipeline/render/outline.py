@@ -8,25 +8,46 @@ announce a false outline. Applied where a renderer puts the title above the body
 
 from __future__ import annotations
 
-from pipeline.document import Block, Heading, walk
+from collections.abc import Iterator
+
+from pipeline.document import Block, Heading, ListBlock, Quote, walk
+from pipeline.render.memo import by_identity
 
 
+@by_identity()
 def nested_headings(blocks: list[Block], top: int = 2) -> list[Block]:
     """`blocks` with headings that start at `top` and step down one level at most.
 
     The relative order is kept: the body's biggest heading becomes `top`, and a heading
-    never lands deeper than one below the heading before it. The blocks are copied only
-    when a level must change (most essays already nest): rendering stays cheap.
+    never lands deeper than one below the heading before it. Blocks are copied only on the
+    way to a heading whose level must change (most essays already nest), shallowly, and
+    once per essay: the static site and Medium share the result, and so its render.
     """
-    levels = _nested_levels([b.level for b in walk(blocks) if isinstance(b, Heading)], top)
     current = [b.level for b in walk(blocks) if isinstance(b, Heading)]
+    levels = _nested_levels(current, top)
     if levels == current:
         return list(blocks)
-    copies = [block.model_copy(deep=True) for block in blocks]
-    headings = [block for block in walk(copies) if isinstance(block, Heading)]
-    for heading, level in zip(headings, levels, strict=True):
-        heading.level = level
-    return copies
+    return _relevelled(blocks, iter(levels))
+
+
+def _relevelled(blocks: list[Block], levels: Iterator[int]) -> list[Block]:
+    """`blocks` with each heading, in `walk` order, at the next of `levels`."""
+    out: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            level = next(levels)
+            if level != block.level:
+                block = block.model_copy(update={"level": level})
+        elif isinstance(block, Quote):
+            block = block.model_copy(update={"blocks": _relevelled(block.blocks, levels)})
+        elif isinstance(block, ListBlock):
+            items = [
+                item.model_copy(update={"blocks": _relevelled(item.blocks, levels)})
+                for item in block.items
+            ]
+            block = block.model_copy(update={"items": items})
+        out.append(block)
+    return out
 
 
 def _nested_levels(levels: list[int], top: int) -> list[int]:

@@ -29,9 +29,11 @@ from pipeline.document import (
     Rule,
     Run,
     Table,
+    built,
     merge_runs,
     walk,
 )
+from pipeline.render.memo import by_identity
 
 Audience = Literal["blog", "patronage", "social"]
 
@@ -57,15 +59,27 @@ def blocks_for(essay: Essay, audience: Audience) -> list[Block]:
     return blocks
 
 
+@by_identity()
 def related_blocks(related: list[RelatedLink]) -> list[Block]:
-    """The related-posts part as a rule followed by a list of titles."""
+    """The related-posts part as a rule followed by a list of titles.
+
+    Built once per essay: the same block objects each call, so the renders of the parts
+    that hold them are shared too.
+    """
     if not related:
         return []
     items = [
-        ListItem(blocks=[Paragraph(content=[Run(text=link.title, href=link.url or None)])])
+        built(ListItem, blocks=[_title_paragraph(link.title, link.url or None)], checked=None)
         for link in related
     ]
-    return [Rule(), ListBlock(ordered=False, items=items)]
+    return [Rule(), built(ListBlock, type="list", ordered=False, start=1, tight=True, items=items)]
+
+
+def _title_paragraph(title: str, url: str | None) -> Paragraph:
+    """A related post's line: its title, a link when the URL is known (typed values: `built`,
+    since a Medium copy lists dozens and validating each cost more than the rest)."""
+    run = built(Run, type="text", text=title, marks=(), href=url)
+    return built(Paragraph, type="paragraph", content=[run])
 
 
 def promo_links_to_patreon(promo: list[Block]) -> bool:
@@ -135,7 +149,7 @@ def _normalized(node: InlineNode) -> InlineNode:
     href = safe_href(node.href) if node.href else None
     if marks == node.marks and href == node.href:
         return node
-    return Run.model_construct(text=node.text, marks=marks, href=href)
+    return built(Run, type="text", text=node.text, marks=marks, href=href)
 
 
 def link_groups(content: list[InlineNode]) -> list[tuple[str | None, list[InlineNode]]]:
