@@ -8,7 +8,6 @@ publication must fail).
 from __future__ import annotations
 
 import ast
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,8 +22,8 @@ from pipeline.engine import LEASE, Engine
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import HEAD_REVISION, PublicationRow, State, Store, migrate
+from tests.store_backends import START, Clock, closed_port
 
-START = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 VERSIONS = Path(__file__).resolve().parent.parent / "pipeline" / "migrations" / "versions"
 ESSAY = """---
 title: {title}
@@ -38,47 +37,8 @@ A URL you own is a URL you can keep alive.
 """
 
 
-class Clock:
-    """The engine's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.at = START
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
-
-
 def essay_bytes(title: str = "Own Your Archive", extra: str = "") -> bytes:
     return ESSAY.format(title=title, extra=extra).encode()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database: a SQLite file, or a wiped schema of the session's PG database.
-
-    PostgreSQL sessions run in a non-UTC time zone, so a timestamp that comes back right
-    does so because the store converts it, not because the server happens to use UTC.
-    """
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crosspost.db'}"
-    import psycopg
-
-    url: str = request.getfixturevalue("pg_database")
-    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
-        connection.execute("DROP SCHEMA public CASCADE")
-        connection.execute("CREATE SCHEMA public")
-    return url + "?options=-c%20TimeZone%3DAsia/Kolkata"
 
 
 EngineFactory = Callable[..., Engine]
