@@ -6,26 +6,50 @@ from pipeline.store.models import (
     EssayRow,
     EventRow,
     FeedEntryRow,
+    HeartbeatRow,
     PublicationRow,
     UTCDateTime,
     utcnow,
 )
 from pipeline.store.publications import PublicationStore, Store
-from pipeline.store.schema import HEAD_REVISION, Database, make_engine, migrate, schema_is_current
+from pipeline.store.schema import (
+    HEAD_REVISION,
+    Database,
+    create_private_file,
+    make_engine,
+    migrate,
+    schema_is_current,
+)
+from pipeline.store.views import (
+    DueTime,
+    KnownEssay,
+    PublicCopy,
+    StatusLimits,
+    StatusPage,
+    StatusRow,
+)
 
 __all__ = [
     "HEAD_REVISION",
     "OPEN_STATES",
     "Base",
     "Database",
+    "DueTime",
     "EssayRow",
     "EventRow",
     "FeedEntryRow",
+    "HeartbeatRow",
+    "KnownEssay",
+    "PublicCopy",
     "PublicationRow",
     "PublicationStore",
     "State",
+    "StatusLimits",
+    "StatusPage",
+    "StatusRow",
     "Store",
     "UTCDateTime",
+    "create_private_file",
     "make_engine",
     "migrate",
     "schema_is_current",

@@ -1,4 +1,5 @@
-"""The database rows: essays, publications (essay x target), events and feed entries.
+"""The database rows: essays, publications (essay x target), events, feed entries and the
+daemon's heartbeat.
 
 ORM classes only; queries live in `publications.py`, engine tuning and migrations in
 `schema.py`. The schema itself is created and upgraded by the alembic migrations in
@@ -20,7 +21,11 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# a JSON column's value: whatever the connector journaled (the one honest `Any` here)
+JsonObject = dict[str, Any]
 
 
 def utcnow() -> datetime:
@@ -33,14 +38,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use aware UTC times")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -85,8 +90,8 @@ class PublicationRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     remote_id: Mapped[str | None] = mapped_column(Text)
     remote_url: Mapped[str | None] = mapped_column(Text)
-    remote_extra: Mapped[dict | None] = mapped_column(JSON)
-    progress: Mapped[dict | None] = mapped_column(JSON)  # the connector's journal
+    remote_extra: Mapped[JsonObject | None] = mapped_column(JSON)
+    progress: Mapped[JsonObject | None] = mapped_column(JSON)  # the connector's journal
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -118,3 +123,18 @@ class FeedEntryRow(Base):
     guid: Mapped[str] = mapped_column(String(500), index=True)
     essay_id: Mapped[int | None] = mapped_column(Integer)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HeartbeatRow(Base):
+    """What the daemon last knew of itself (table created by migration 0003; see
+    pipeline/health.py for how `status` reads it)."""
+
+    __tablename__ = "daemon_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))  # running | unhealthy | stopped
+    reason: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

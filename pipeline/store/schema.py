@@ -8,14 +8,16 @@ leaves either the old state or the new one, never half of each.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from pipeline.filelock import locked
 from pipeline.store.models import EventRow
@@ -29,7 +31,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_pragmas(
+            dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
+        ) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -39,6 +43,17 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_private_file(url: str) -> None:
+    """Make a SQLite database file owner-only (0600), creating it empty if missing, before
+    SQLite opens it: its -wal and -shm journals take the file's mode, so they are private
+    too. Anything but a SQLite file (PostgreSQL, `:memory:`) is left alone."""
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        return
+    os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+    Path(database).chmod(0o600)
 
 
 HEAD_REVISION = "0003"  # the newest file in migrations/versions; checked by a test
@@ -124,7 +139,7 @@ class Database:
         *,
         essay_id: int | None = None,
         publication_id: int | None = None,
-        **data: Any,
+        **data: object,
     ) -> None:
         """Append one event in the caller's transaction, redacted."""
         payload = self.redact(json.dumps(data, default=str, ensure_ascii=False))
