@@ -1,8 +1,8 @@
 """The database rows: essays, publications (essay x target), events, feed entries and the
 daemon's heartbeat.
 
-ORM classes only; queries live in `publications.py`, engine tuning and migrations in
-`schema.py`. The schema itself is created and upgraded by the alembic migrations in
+ORM classes only; queries live in `publications.py` (the run lock's in `advisory.py`),
+engine tuning and migrations in `schema.py`. The schema itself is created and upgraded by the alembic migrations in
 `pipeline/migrations`, whose path is unchanged for existing databases.
 """
 

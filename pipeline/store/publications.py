@@ -1,9 +1,24 @@
-"""The publication store contract: every query the program makes, behind one class.
+"""The publication store contract: the program's queries, behind one class.
 
 Modelled on APScheduler 4's `DataStore`: each method's docstring says what it guarantees,
-and one test suite (tests/test_store_contract.py) runs them on every backend, SQLite and
-PostgreSQL. The CLI, daemon, worker, feeds, POSSE pages and benchmarks read and write only
-through it; no SQL lives outside `pipeline/store/` (tests/test_no_sql_outside_store.py).
+and one suite (tests/test_store_contract.py) runs every method on SQLite and PostgreSQL.
+The CLI, daemon, feeds, health, POSSE pages and benchmarks read and write only through it
+(tests/test_no_sql_outside_store.py fails on SQL anywhere else). The sections:
+
+- reads: one essay, publication or event list by id or state;
+- status: the rows `crosspost status` shows (typed `StatusRow`s, a large store
+  summarised), counts per state, the stored essay a file already is;
+- the daemon's timers: the scheduled publications due within a horizon;
+- feeds: the guids already taken from a feed;
+- the daemon's heartbeat: write it, read it;
+- POSSE pages: the copies a site page lists, and scheduling the page's rewrite, in the
+  caller's transaction;
+- bulk writes: rows for benchmarks.
+
+The lifecycle's moves (acquire a batch under a lease, claim one, release it with an
+outcome, reap stale leases) join as their own section when the engine is split (issue 13);
+until then they are the queries of `pipeline/engine.py`, the one file the no-SQL test still
+excludes by name.
 
 Two kinds of method:
 - most open and commit their own short transaction, and return detached rows or values;
@@ -41,9 +56,11 @@ Values = Mapping[str, object]
 class PublicationStore(Database):
     """Typed access to essays, publications, events, feed entries and the heartbeat.
 
-    Guarantees, on SQLite and PostgreSQL alike: times go in and come back timezone-aware in
-    UTC; every method without a `session` argument is one transaction, committed or rolled
-    back before it returns; rows returned are detached (reading them runs no query).
+    Guarantees, on SQLite and PostgreSQL alike: the schema is migrated when the store
+    opens; times go in timezone-aware (a naive one is refused) and come back in UTC; a
+    method without a `session` argument is one transaction, committed or rolled back before
+    it returns; rows it returns are detached (reading them runs no query, and changing them
+    changes nothing stored); event payloads are redacted of the configured secrets.
     """
 
     # -- reads -----------------------------------------------------------------
