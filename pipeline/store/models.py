@@ -2,8 +2,9 @@
 daemon's heartbeat.
 
 ORM classes only; queries live in `publications.py` (the run lock's in `advisory.py`),
-engine tuning and migrations in `schema.py`. The schema itself is created and upgraded by the alembic migrations in
-`pipeline/migrations`, whose path is unchanged for existing databases.
+engine tuning and migrations in `schema.py`. The schema itself is created and upgraded by
+the alembic migrations in `pipeline/migrations`, whose path is unchanged for existing
+databases.
 """
 
 from __future__ import annotations
