@@ -59,8 +59,8 @@ class PublicationStore(Database):
     Guarantees, on SQLite and PostgreSQL alike: the schema is migrated when the store
     opens; times go in timezone-aware (a naive one is refused) and come back in UTC; a
     method without a `session` argument is one transaction, committed or rolled back before
-    it returns; rows it returns are detached (reading them runs no query, and changing them
-    changes nothing stored); event payloads are redacted of the configured secrets.
+    it returns, and the rows it returns are detached (reading them runs no query, changing
+    them changes nothing stored); event payloads are redacted of the configured secrets.
     """
 
     # -- reads -----------------------------------------------------------------
