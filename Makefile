@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo-home
+# checked by mypy --strict (config in pyproject.toml [tool.mypy])
+TYPED := pipeline/store pipeline/publishing
 
 .PHONY: setup demo test lint format pandoc bench bench-quick reliability clean
 
@@ -27,11 +29,13 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict $(TYPED)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict $(TYPED)
 
 format: setup
 	$(BIN)/ruff format .

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "home-base.md"
@@ -132,15 +133,11 @@ def config_for(mastodon_url: str, poll: float, settle: float, watch: bool) -> st
     """
 
 
-def published_times(db: Path, source_name: str) -> list[datetime | None]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-        rows = conn.execute(
-            "SELECT p.state, p.published_at FROM publications p JOIN essays e "
-            "ON e.id = p.essay_id WHERE e.source_name = ?",
-            (source_name,),
-        ).fetchall()
+def published_times(store: Store, source_name: str) -> list[datetime | None]:
+    """When each publication of the dropped file was published (None: not yet)."""
     return [
-        datetime.fromisoformat(at) if state == "published" and at else None for state, at in rows
+        row.published_at if row.state == "published" else None
+        for row in store.publications_of_source(source_name)
     ]
 
 
@@ -155,8 +152,10 @@ def measure(poll: float, settle: float, watch: bool, drops: int, seed: int = 7) 
     with emulator, tempfile.TemporaryDirectory(prefix="bench-drop-") as tmp:
         home = make_home(Path(tmp), config_for(emulator.base_url, poll, settle, watch))
         proc = start_process(home, "run")
+        store: Store | None = None  # opened once the daemon has made the database
         try:
             startup = wait_for_text(home / "daemon.out", "daemon started", proc, 60)
+            store = Store(f"sqlite:///{home / 'crosspost.db'}")
             for index in range(drops + 1):  # the first drop warms imports and is not counted
                 # polling: land at every phase of the poll interval; watching: phase is moot
                 time.sleep(rng.uniform(0.02, 0.1) if watch else rng.uniform(0.02, 0.02 + poll))
@@ -171,7 +170,7 @@ def measure(poll: float, settle: float, watch: bool, drops: int, seed: int = 7) 
                     outbox = home / "outbox" / "announce"
                     files = len(list(outbox.glob("*.json"))) if outbox.exists() else 0
                     if toots > index and files > index:
-                        times = published_times(home / "crosspost.db", name)
+                        times = published_times(store, name)
                         if len(times) == 3 and all(times):
                             break
                     time.sleep(0.005)
@@ -180,6 +179,8 @@ def measure(poll: float, settle: float, watch: bool, drops: int, seed: int = 7) 
                 if index:
                     latencies.append(max(t.timestamp() for t in times if t) - dropped)
         finally:
+            if store is not None:
+                store.close()
             stop_process(proc)
     return {
         "inbox_poll_seconds": poll,

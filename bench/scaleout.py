@@ -19,8 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
-
 from bench.drop import essay_text, make_home, start_process, stop_process, wait_for_text
 from bench.scheduler import database
 from tests.emulators.latency_target import SlowMastodon
@@ -55,7 +53,7 @@ def plan_backlog(home: Path, count: int, due: datetime) -> None:
 
 
 def measure(workers: int, backlog: int) -> dict[str, Any]:
-    from pipeline.store import PublicationRow, State, Store
+    from pipeline.store import State, Store
 
     emulator = SlowMastodon(latency=LATENCY)
     emulator.add_account(TOKEN, "writer")
@@ -72,15 +70,12 @@ def measure(workers: int, backlog: int) -> dict[str, Any]:
             for n, proc in enumerate(procs):
                 wait_for_text(home / f"worker-{n}.out", "worker started", proc, 60)
             started = time.monotonic()
-            with store.session() as session, session.begin():
-                session.execute(update(PublicationRow).values(due_at=datetime.now(UTC)))
-            count = select(func.count()).where(PublicationRow.state == State.PUBLISHED.value)
+            store.due_all_at(datetime.now(UTC))
             deadline = started + 300
             published = 0
             while published < backlog and time.monotonic() < deadline:
                 time.sleep(0.05)
-                with store.session() as session:
-                    published = session.scalar(count) or 0
+                published = store.state_counts().get(State.PUBLISHED.value, 0)
             elapsed = time.monotonic() - started
         finally:
             for proc in procs:

@@ -27,10 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
-
 from bench.drop import env_for, make_home, percentiles, start_process, stop_process, wait_for_text
-from pipeline.store import PublicationRow, State, Store
+from pipeline.store import State, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -57,47 +55,38 @@ def essay_json(i: int) -> str:
 
 def fill(url: str, pending: int, now: datetime) -> float:
     """Bulk-insert `pending` scheduled publications (ten per essay); returns seconds taken."""
-    from pipeline.store import EssayRow, PublicationRow, Store
-
     started = time.perf_counter()
     store = Store(url)
     template = essay_json(0)
-    essays = pending // TARGETS
-    with store.engine.begin() as conn:
-        conn.execute(
-            insert(EssayRow),
-            [
-                {
-                    "slug": f"load-{i}",
-                    "title": f"Load {i}",
-                    "content_hash": uuid.uuid4().hex,
-                    "source_name": f"load-{i}.md",
-                    "source": "inbox",
-                    "essay_json": template.replace("Load 0", f"Load {i}"),
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(essays)
-            ],
-        )
-        first = conn.execute(select(EssayRow.id).order_by(EssayRow.id)).scalars().first()
-        step = timedelta(seconds=1 / RATE)
-        batch: list[dict[str, Any]] = []
-        for n in range(pending):
-            batch.append(pub_row(first + n // TARGETS, n % TARGETS, now + step * (n + 1), now))
-            if len(batch) == 10_000:
-                conn.execute(insert(PublicationRow), batch)
-                batch = []
-        if batch:
-            conn.execute(insert(PublicationRow), batch)
+    essays = [
+        essay_row(f"load-{i}", f"Load {i}", template.replace("Load 0", f"Load {i}"), now)
+        for i in range(pending // TARGETS)
+    ]
+    step = timedelta(seconds=1 / RATE)
+    publications = (
+        (n // TARGETS, pub_row(n % TARGETS, now + step * (n + 1), now)) for n in range(pending)
+    )
+    store.bulk_insert(essays, publications)
     store.close()
     return time.perf_counter() - started
 
 
-def pub_row(essay_id: int, target: int, due: datetime, now: datetime) -> dict[str, Any]:
+def essay_row(slug: str, title: str, essay: str, now: datetime) -> dict[str, Any]:
     return {
-        "essay_id": essay_id,
+        "slug": slug,
+        "title": title,
+        "content_hash": uuid.uuid4().hex,
+        "source_name": f"{slug}.md",
+        "source": "inbox",
+        "essay_json": essay,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def pub_row(target: int, due: datetime, now: datetime) -> dict[str, Any]:
+    return {
         "target": f"out{target}",
         "platform": "outbox",
         "state": "scheduled",
@@ -113,51 +102,28 @@ def pub_row(essay_id: int, target: int, due: datetime, now: datetime) -> dict[st
 
 def add_probes(url: str, count: int, first_due: datetime, every: float) -> list[int]:
     """Publications due soon, inserted while the daemon runs (as `crosspost reschedule` does)."""
-    from pipeline.store import EssayRow, PublicationRow, Store
-
     store = Store(url)
     now = datetime.now(UTC)
-    ids: list[int] = []
-    with store.session() as session, session.begin():
-        for n in range(count):
-            if n % TARGETS == 0:
-                essay = EssayRow(
-                    slug=f"probe-{n}",
-                    title=f"Probe {n}",
-                    content_hash=uuid.uuid4().hex,
-                    source_name=f"probe-{n}.md",
-                    source="inbox",
-                    essay_json=essay_json(-n),
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(essay)
-                session.flush()
-            row = PublicationRow(
-                **pub_row(essay.id, n % TARGETS, first_due + timedelta(seconds=every * n), now)
-            )
-            session.add(row)
-            session.flush()
-            ids.append(row.id)
+    essays = [
+        essay_row(f"probe-{n}", f"Probe {n}", essay_json(-n), now) for n in range(0, count, TARGETS)
+    ]
+    publications = [
+        (n // TARGETS, pub_row(n % TARGETS, first_due + timedelta(seconds=every * n), now))
+        for n in range(count)
+    ]
+    ids = store.insert_rows(essays, publications)
     store.close()
     return ids
 
 
 def lateness(url: str, ids: list[int], timeout: float) -> tuple[list[float], int]:
     """Seconds late for each probe publication, waiting until all are published."""
-    from pipeline.store import PublicationRow, Store
-
     store = Store(url)
     deadline = time.monotonic() + timeout
     try:
         while True:
-            with store.session() as session:
-                rows = session.execute(
-                    select(PublicationRow.due_at, PublicationRow.published_at).where(
-                        PublicationRow.id.in_(ids)
-                    )
-                ).all()
-            done = [(due, at) for due, at in rows if at is not None]
+            rows = store.publications_by_id(ids)
+            done = [(row.due_at, row.published_at) for row in rows if row.published_at]
             if len(done) == len(ids) or time.monotonic() > deadline:
                 return [(at - due).total_seconds() for due, at in done], len(ids) - len(done)
             time.sleep(0.25)
@@ -216,16 +182,10 @@ def database(kind: str) -> Any:
     if kind == "sqlite":
         yield None
         return
-    import psycopg
+    from pipeline.store.scratch import throwaway_database
 
-    name = f"crosspost_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(PG_SERVER, "crosspost_bench") as url:
+        yield url
 
 
 def measure(
@@ -295,10 +255,7 @@ def sigterm_exits(tries: int, overdue: int) -> dict[str, Any]:
                 exits.append(float("inf"))
                 stop_process(proc)
         store = Store(url)
-        with store.session() as session:
-            stuck = session.scalar(
-                select(func.count()).where(PublicationRow.state == State.PUBLISHING.value)
-            )
+        stuck = store.state_counts().get(State.PUBLISHING.value, 0)
         store.close()
         finite = [e for e in exits if e != float("inf")]
         return {

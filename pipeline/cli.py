@@ -74,9 +74,9 @@ def open_home(args: argparse.Namespace) -> tuple[Path, Any]:
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
     if settings.database_url is None:  # created private, so SQLite's -wal/-shm are too
-        db = home / "crosspost.db"
-        os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
-        db.chmod(0o600)
+        from pipeline.store import create_private_file
+
+        create_private_file(settings.db_url(home))
     return home, settings
 
 
@@ -267,58 +267,14 @@ def status_rows(engine: Any, essay_id: int | None, everything: bool) -> tuple[li
     person or is under way (up to `ATTENTION` per state), the next scheduled, the newest
     finished. `--all`, `--essay` and `--json` list every row.
     """
-    from sqlalchemy import func, select
+    from pipeline.store import StatusLimits
 
-    from pipeline.store import EssayRow, PublicationRow, State
-
-    columns = (
-        PublicationRow.id,
-        EssayRow.id.label("essay_id"),
-        EssayRow.title,
-        PublicationRow.target,
-        PublicationRow.platform,
-        PublicationRow.state,
-        PublicationRow.due_at,
-        PublicationRow.attempts,
-        PublicationRow.remote_url,
-        PublicationRow.last_error,
-        PublicationRow.depends_on,
-    )
-    base = select(*columns).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
-    with engine.store.session() as session:
-        if essay_id is not None:
-            query = base.where(PublicationRow.essay_id == essay_id).order_by(PublicationRow.id)
-            rows = session.execute(query).all()
-            return rows, len(rows)
-        total = session.scalar(select(func.count()).select_from(PublicationRow)) or 0
-        if everything or total <= SHOW_ALL_UP_TO:
-            return session.execute(base.order_by(PublicationRow.id)).all(), total
-        by_state = PublicationRow.state
-        parts = [
-            base.where(by_state == s.value).order_by(PublicationRow.id).limit(ATTENTION)
-            for s in (State.FAILED, State.AWAITING_MANUAL, State.PUBLISHING, State.PLANNED)
-        ]
-        parts.append(
-            base.where(by_state == State.SCHEDULED.value)
-            .order_by(PublicationRow.due_at, PublicationRow.id)
-            .limit(SOONEST)
-        )
-        parts += [
-            base.where(by_state == s.value).order_by(PublicationRow.id.desc()).limit(RECENT)
-            for s in (State.PUBLISHED, State.CANCELLED)
-        ]
-        found = {row.id: row for part in parts for row in session.execute(part).all()}
-        return [found[key] for key in sorted(found)], total
+    limits = StatusLimits(SHOW_ALL_UP_TO, ATTENTION, SOONEST, RECENT)
+    return engine.store.status_rows(limits, essay_id, everything)
 
 
 def state_counts(engine: Any) -> dict[str, int]:
-    from sqlalchemy import func, select
-
-    from pipeline.store import PublicationRow
-
-    with engine.store.session() as session:
-        query = select(PublicationRow.state, func.count()).group_by(PublicationRow.state)
-        return {state: count for state, count in session.execute(query).all()}
+    return engine.store.state_counts()
 
 
 def failed_files(home: Path) -> dict[str, str]:
@@ -455,7 +411,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if engine.store is None:  # nothing ran here yet
             health, holder = Health("never started", None, None, None, None), None
         else:
-            health = read_health(engine.store.engine, engine.home)
+            health = read_health(engine.store, engine.home)
             holder = run_holder(engine.store.engine)
         lines = [health.line(engine.settings.zone, now()), daemon_line(holder)]
         if args.daemon:
@@ -544,23 +500,7 @@ def known_publications(view: Any, essay: Any) -> tuple[int, dict[str, Any]] | No
     engine decides on intake) and its publications by target; None for a new essay."""
     if view.store is None:
         return None
-    from sqlalchemy import or_, select
-
-    from pipeline.store import EssayRow, PublicationRow
-
-    conditions = [EssayRow.slug == essay.effective_slug()]
-    if essay.canonical_url:
-        conditions.append(EssayRow.canonical_url == essay.canonical_url)
-    with view.store.session() as session:
-        row = session.scalars(
-            select(EssayRow).where(or_(*conditions)).order_by(EssayRow.id.desc())
-        ).first()
-        if row is None:
-            return None
-        publications = session.scalars(
-            select(PublicationRow).where(PublicationRow.essay_id == row.id)
-        ).all()
-        return row.id, {p.target: p for p in publications}
+    return view.store.essay_known_as(essay.effective_slug(), essay.canonical_url)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -40,7 +40,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
 
 from pipeline.engine import Engine, Intake
 from pipeline.feeds import FeedPoller
@@ -49,7 +48,7 @@ from pipeline.inbox import Inbox
 from pipeline.logs import get_logger
 from pipeline.settings import parse_duration
 from pipeline.settings_watch import SettingsWatch
-from pipeline.store import PublicationRow, State
+from pipeline.store import State
 from pipeline.trouble import storage_trouble
 
 MISFIRE_GRACE = int(timedelta(days=7).total_seconds())
@@ -87,7 +86,7 @@ class Daemon:
         self.observer: Any = None
         self.sync_lock = threading.Lock()
         self.scheduler: BackgroundScheduler | None = None
-        self.heartbeat = Heartbeat(engine.store.engine, home, engine.now)
+        self.heartbeat = Heartbeat(engine.store, home, engine.now)
         self.settings_watch = SettingsWatch(home)
         self.supervisor: threading.Thread | None = None
         self.inflight: set[int] = set()
@@ -381,15 +380,7 @@ class Daemon:
             return
         with self.sync_lock:  # never interleaved with a sync's read-then-reconcile
             horizon = self.engine.now() + HORIZON
-            with self.engine.store.session() as session:
-                rows = session.execute(
-                    select(PublicationRow.id, PublicationRow.due_at).where(
-                        PublicationRow.id.in_(pub_ids),
-                        PublicationRow.state == State.SCHEDULED.value,
-                        PublicationRow.due_at <= horizon,
-                    )
-                ).all()
-            for pub_id, due_at in rows:
+            for pub_id, due_at in self.engine.store.scheduled_among(pub_ids, horizon):
                 self._add(pub_id, due_at)
 
     def sync(self, full: bool = False) -> int:
@@ -402,17 +393,7 @@ class Daemon:
             return 0
         with self.sync_lock:
             horizon = self.engine.now() + HORIZON
-            with self.engine.store.session() as session:
-                rows = session.execute(
-                    select(PublicationRow.id, PublicationRow.due_at)
-                    .where(
-                        PublicationRow.state == State.SCHEDULED.value,
-                        PublicationRow.due_at <= horizon,
-                    )
-                    .order_by(PublicationRow.due_at, PublicationRow.id)
-                    .limit(MAX_JOBS)
-                ).all()
-            wanted = dict(rows)
+            wanted = dict(self.engine.store.scheduled_by(horizon, MAX_JOBS))
             armed = {
                 job.args[0]: job.next_run_time
                 for job in self.scheduler.get_jobs()

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
-
 from pipeline.engine import Engine
 from pipeline.errors import ReadError
 from pipeline.fetch import FetchError, fetch
 from pipeline.logs import get_logger
 from pipeline.readers.feed import read_feed
-from pipeline.store import FeedEntryRow
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 
@@ -35,11 +32,7 @@ class FeedPoller:
         except (FetchError, ReadError) as exc:
             self.log.warning("feed poll failed", feed=url, error=str(exc))
             return 0
-        store = self.engine.store
-        with store.session() as session:
-            known = set(
-                session.scalars(select(FeedEntryRow.guid).where(FeedEntryRow.feed_url == url))
-            )
+        known = self.engine.store.feed_guids(url)
         added = 0
         for entry in entries:
             if entry.guid in known:

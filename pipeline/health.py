@@ -18,31 +18,18 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
-
-from pipeline.store import UTCDateTime
+from pipeline.store import Store
 
 STALE_AFTER = timedelta(seconds=20)  # ten ticks of `SYNC_SECONDS`
 UNHEALTHY_EXIT = 3
 HEALTH_FILE = "daemon-health.json"
 BEAT_BUSY_MS = 2000  # how long a heartbeat waits for SQLite's write lock
-
-heartbeat_table = Table(
-    "daemon_heartbeat",
-    MetaData(),
-    Column("name", String(40), primary_key=True),
-    Column("state", String(20), nullable=False),
-    Column("reason", Text),
-    Column("pid", Integer, nullable=False),
-    Column("host", String(200), nullable=False),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("beat_at", UTCDateTime, nullable=False),
-)
 
 
 @dataclass
@@ -81,8 +68,8 @@ def _utc(moment: datetime) -> datetime:
 class Heartbeat:
     """The daemon's side: write the row on every good tick; note trouble where it can."""
 
-    def __init__(self, engine: Any, home: Path, now: Any) -> None:
-        self.engine = engine  # a SQLAlchemy engine
+    def __init__(self, store: Store, home: Path, now: Callable[[], datetime]) -> None:
+        self.store = store
         self.file = home / "logs" / HEALTH_FILE
         self.now = now
         self.started_at = now()
@@ -91,24 +78,15 @@ class Heartbeat:
 
     def beat(self, state: str = "running", reason: str | None = None) -> None:
         """Write the row (raises on a database error: the caller logs and retries)."""
-        values = {
-            "state": state,
-            "reason": reason,
-            "pid": self.pid,
-            "host": self.host,
-            "started_at": self.started_at,
-            "beat_at": self.now(),
-        }
-        with self.engine.begin() as connection:
-            if connection.dialect.name == "sqlite":  # a held lock is reported, not waited out
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={BEAT_BUSY_MS}")
-            done = connection.execute(
-                heartbeat_table.update().where(heartbeat_table.c.name == "daemon"), values
-            ).rowcount
-            if not done:
-                connection.execute(heartbeat_table.insert(), {"name": "daemon", **values})
-            if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("PRAGMA busy_timeout=30000")
+        self.store.write_heartbeat(
+            state=state,
+            reason=reason,
+            pid=self.pid,
+            host=self.host,
+            started_at=self.started_at,
+            beat_at=self.now(),
+            busy_ms=BEAT_BUSY_MS,
+        )
         self.note(state, reason)
 
     def note(self, state: str, reason: str | None) -> None:
@@ -137,13 +115,10 @@ def _alive_here(pid: int, host: str) -> bool | None:
     return True
 
 
-def read_health(engine: Any, home: Path, now: datetime | None = None) -> Health:
+def read_health(store: Store, home: Path, now: datetime | None = None) -> Health:
     """The verdict from the heartbeat row (and the reason file while the row is stale)."""
     now = now or datetime.now(UTC)
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(heartbeat_table).where(heartbeat_table.c.name == "daemon")
-        ).first()
+    row = store.heartbeat()
     if row is None:
         return Health("never started", None, None, None, None)
     beat = _utc(row.beat_at)

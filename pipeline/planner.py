@@ -26,8 +26,8 @@ from connectors.base import Kind
 from pipeline.document import Essay
 from pipeline.errors import PlanError
 from pipeline.frontmatter import RULE_KEYS, merged_overrides
+from pipeline.publishing.states import State
 from pipeline.settings import Settings, TargetSettings
-from pipeline.store import State
 from pipeline.timezones import author_time
 
 

@@ -135,19 +135,17 @@ def _file_holder(lock_file: Path) -> Holder:
 
 
 def _hold_advisory(url: str) -> RunLock:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
+
+    from pipeline.store.advisory import try_advisory_lock
 
     name = f"{APP_PREFIX}{os.getpid()}@{socket.gethostname()}"[:63]
     engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": name})
     connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     got = False
     for attempt in range(TRIES):
-        got = bool(
-            connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
-            ).scalar()
-        )
+        got = try_advisory_lock(connection, ADVISORY_KEY)
         if got or attempt == TRIES - 1:
             break
         time.sleep(TRY_EVERY)
@@ -166,18 +164,9 @@ def _hold_advisory(url: str) -> RunLock:
 
 
 def _advisory_holder(connection: Any) -> Holder | None:
-    from sqlalchemy import text
+    from pipeline.store.advisory import advisory_holder
 
-    row = connection.execute(
-        text(
-            "SELECT a.application_name, a.backend_start, current_database() "
-            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = 0 "
-            "AND l.objid::bigint = :key AND l.objsubid = 1 "
-            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ),
-        {"key": ADVISORY_KEY},
-    ).first()
+    row = advisory_holder(connection, ADVISORY_KEY)
     if row is None:
         return None
     name, started, database = row

@@ -16,12 +16,11 @@ being rewritten: the later of the two transactions sees the other and marks it a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connectors import connector_class
-from pipeline.store import PublicationRow, State, Store
+from pipeline.store import State, Store
 
 # targets whose copies are not public copies of the essay (dry runs write local files,
 # and those carry no http(s) URL anyway)
@@ -33,17 +32,9 @@ def shows_syndication(platform: str) -> bool:
     return bool(getattr(connector_class(platform), "shows_syndication", False))
 
 
-def copies(session: Any, essay_id: int) -> list[dict[str, str]]:
+def copies(store: Store, session: Session, essay_id: int) -> list[dict[str, str]]:
     """The essay's public copies on other targets, in target-name order."""
-    rows = session.execute(
-        select(PublicationRow.target, PublicationRow.platform, PublicationRow.remote_url)
-        .where(
-            PublicationRow.essay_id == essay_id,
-            PublicationRow.remote_url.is_not(None),
-            PublicationRow.state != State.CANCELLED.value,
-        )
-        .order_by(PublicationRow.target)
-    ).all()
+    rows = store.public_copies(session, essay_id)
     return [
         {"target": target, "platform": platform, "url": url}
         for target, platform, url in rows
@@ -53,46 +44,25 @@ def copies(session: Any, essay_id: int) -> list[dict[str, str]]:
     ]
 
 
-def mark_stale_pages(session: Any, store: Store, essay_id: int, now: datetime) -> list[int]:
+def mark_stale_pages(session: Session, store: Store, essay_id: int, now: datetime) -> list[int]:
     """Schedule an update of each published site page of the essay whose copy list is
     behind the store; returns the ids scheduled. Call inside the transaction that changed
     a copy. The page rows are locked first (PostgreSQL), so two such transactions running
     at once see each other's work."""
-    rows = session.execute(
-        select(PublicationRow.id, PublicationRow.platform).where(
-            PublicationRow.essay_id == essay_id
-        )
-    ).all()
+    rows = store.platforms_of_essay(session, essay_id)
     page_ids = [pub_id for pub_id, platform in rows if shows_syndication(platform)]
     if not page_ids:
         return []
     # lock only the pages (never the copies: two transactions would wait on each other)
-    pages = list(
-        session.scalars(
-            select(PublicationRow)
-            .where(PublicationRow.id.in_(page_ids))
-            .order_by(PublicationRow.id)
-            .with_for_update()
-        )
-    )
-    urls = [copy["url"] for copy in copies(session, essay_id)]
+    pages = store.lock_publications(session, page_ids)
+    urls = [copy["url"] for copy in copies(store, session, essay_id)]
     scheduled: list[int] = []
     for page in pages:
         listed = (page.remote_extra or {}).get("syndication") or []
         if page.state != State.PUBLISHED.value or listed == urls:
             continue  # not yet published, or being written: it renders the current list
-        page.state = State.SCHEDULED.value
-        page.needs_update = 1
-        page.due_at = now
-        page.updated_at = now
-        store.add_event(
-            session,
-            "publication.scheduled",
-            essay_id=essay_id,
-            publication_id=page.id,
-            target=page.target,
-            due=now,
-            why="the essay's copies elsewhere changed: its page lists them",
+        store.schedule_update(
+            session, page, now, why="the essay's copies elsewhere changed: its page lists them"
         )
         scheduled.append(page.id)
     return scheduled
@@ -101,4 +71,4 @@ def mark_stale_pages(session: Any, store: Store, essay_id: int, now: datetime) -
 def copies_for_render(store: Store, essay_id: int) -> list[dict[str, str]]:
     """The copies a page rendered now must list (its own short transaction)."""
     with store.session() as session:
-        return copies(session, essay_id)
+        return copies(store, session, essay_id)

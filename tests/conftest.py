@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,23 @@ def local_server() -> Iterator[Callable[[Callable[[Request], Response]], Emulato
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a wiped schema of the session's PG database.
+
+    PostgreSQL sessions run in a non-UTC time zone, so a timestamp that comes back right
+    does so because the store converts it, not because the server happens to use UTC.
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crosspost.db'}"
+    import psycopg
+
+    url: str = request.getfixturevalue("pg_database")
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+    return url + "?options=-c%20TimeZone%3DAsia/Kolkata"

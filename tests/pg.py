@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,17 +18,15 @@ def throwaway_database(prefix: str) -> Iterator[str]:
     Outside CI a missing server skips the test; in CI it fails (CI provides the server).
     """
     psycopg = pytest.importorskip("psycopg")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    from pipeline.store.scratch import create_database, drop_database
+
     try:
-        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=5)
+        url = create_database(PG_SERVER, prefix)
     except psycopg.OperationalError as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield url
     finally:
-        with psycopg.connect(PG_SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(PG_SERVER, url)

@@ -22,7 +22,6 @@ from pipeline.engine import Engine, Intake
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import EssayRow, FeedEntryRow, PublicationRow, Store
-from tests.test_store import db_url  # noqa: F401 - the fixture: a fresh SQLite or PG database
 
 REPEAT = 50
 TARGETS = {
@@ -34,7 +33,7 @@ VERSIONS = Path(__file__).resolve().parent.parent / "pipeline" / "migrations" / 
 
 @pytest.fixture
 def engines(
-    db_url: str,  # noqa: F811 - the imported fixture
+    db_url: str,
     tmp_path: Path,
 ) -> Iterator[list[Engine]]:
     settings = Settings(database_url=db_url, targets=TARGETS)
@@ -213,7 +212,7 @@ def seed_duplicates(url: str) -> None:
 
 
 def test_migration_0002_resolves_stored_duplicates_without_posting_anything(
-    db_url: str,  # noqa: F811 - the imported fixture
+    db_url: str,
 ) -> None:
     upgrade(db_url, "0001")
     seed_duplicates(db_url)

@@ -23,7 +23,6 @@ from pipeline.store import State
 from tests.daemon_helpers import crosspost, make_home, status
 from tests.emulators.mastodon import MastodonEmulator
 from tests.emulators.x import XEmulator
-from tests.test_store import db_url  # noqa: F401  (the fixture: SQLite, and PostgreSQL)
 from tests.validators import html_errors
 
 TOOT_TOKEN = "posse-mastodon-token-51c2"
@@ -161,7 +160,7 @@ def test_a_cancelled_copy_leaves_the_page_and_the_others_stay(
     tmp_path: Path,
     mastodon: MastodonEmulator,
     x: XEmulator,
-    db_url: str,  # noqa: F811  (the fixture imported above)
+    db_url: str,
 ) -> None:
     settings = Settings(
         database_url=db_url,

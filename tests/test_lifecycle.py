@@ -1,14 +1,13 @@
-"""The store and the publisher state machine, the same tests on SQLite and on PostgreSQL.
+"""The publishing lifecycle over a real store: intake, claims, publishing, operator steps.
 
-Every test drives a real `Engine` over a real database with a controlled clock and local
-targets only (a static site, an outbox, and a Mastodon account on a closed port when a
-publication must fail).
+Every test drives a real `Engine` over a real database (the same tests on SQLite and on
+PostgreSQL) with a controlled clock and local targets only (a static site, an outbox, and
+a Mastodon account on a closed port when a publication must fail). The store's own
+contract, method by method, is tests/test_store_contract.py.
 """
 
 from __future__ import annotations
 
-import ast
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,15 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import inspect, select, update
+from sqlalchemy import select, update
 
 from pipeline.engine import LEASE, Engine
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, TargetSettings
-from pipeline.store import HEAD_REVISION, PublicationRow, State, Store, migrate
+from pipeline.store import PublicationRow, State, Store
+from tests.store_backends import START, Clock, closed_port
 
-START = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
-VERSIONS = Path(__file__).resolve().parent.parent / "pipeline" / "migrations" / "versions"
 ESSAY = """---
 title: {title}
 ---
@@ -38,47 +36,8 @@ A URL you own is a URL you can keep alive.
 """
 
 
-class Clock:
-    """The engine's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.at = START
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
-
-
 def essay_bytes(title: str = "Own Your Archive", extra: str = "") -> bytes:
     return ESSAY.format(title=title, extra=extra).encode()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database: a SQLite file, or a wiped schema of the session's PG database.
-
-    PostgreSQL sessions run in a non-UTC time zone, so a timestamp that comes back right
-    does so because the store converts it, not because the server happens to use UTC.
-    """
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crosspost.db'}"
-    import psycopg
-
-    url: str = request.getfixturevalue("pg_database")
-    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
-        connection.execute("DROP SCHEMA public CASCADE")
-        connection.execute("CREATE SCHEMA public")
-    return url + "?options=-c%20TimeZone%3DAsia/Kolkata"
 
 
 EngineFactory = Callable[..., Engine]
@@ -123,75 +82,6 @@ def event_kinds(engine: Engine, pub_id: int) -> list[str]:
 
 SITE = {"platform": "static_site"}
 ANNOUNCE = {"platform": "outbox", "after": "site", "options": {"as": "mastodon"}}
-
-
-# --------------------------------------------------------------------------- migrations
-
-
-def newest_revision() -> str:
-    """The head of the chain in migrations/versions: the revision no other one revises."""
-    revisions: dict[str, str | None] = {}
-    for path in VERSIONS.glob("*.py"):
-        values = {}
-        for node in ast.parse(path.read_text()).body:
-            if (
-                isinstance(node, ast.Assign)
-                and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id in {"revision", "down_revision"}
-            ):
-                values[node.targets[0].id] = ast.literal_eval(node.value)
-        revisions[values["revision"]] = values.get("down_revision")
-    heads = set(revisions) - set(revisions.values())
-    assert len(heads) == 1, f"migrations do not form one chain: heads {heads}"
-    return heads.pop()
-
-
-def test_migrations_create_the_schema_and_apply_again_without_change(db_url: str) -> None:
-    assert newest_revision() == HEAD_REVISION
-    store = Store(db_url)
-    try:
-        tables = set(inspect(store.engine).get_table_names())
-        assert {"essays", "publications", "events", "feed_entries", "alembic_version"} <= tables
-        migrate(store.engine)  # the fast path: already current
-
-        from alembic import command
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(VERSIONS.parent))
-        with store.engine.begin() as connection:  # alembic itself, past the fast path
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        with store.engine.connect() as connection:
-            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-        assert versions == [(HEAD_REVISION,)]
-        assert set(inspect(store.engine).get_table_names()) == tables
-    finally:
-        store.close()
-    Store(db_url).close()  # a second start on the migrated database
-
-
-def test_processes_starting_together_on_a_fresh_database_migrate_it_once(db_url: str) -> None:
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-    stores: list[Store] = []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            stores.append(Store(db_url))
-        except BaseException as exc:  # collected and shown below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    for store in stores:
-        store.close()
-    assert errors == []
-    assert len(stores) == 4
 
 
 # ------------------------------------------------------------------------------ intake
