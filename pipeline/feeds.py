@@ -10,10 +10,10 @@ import json
 
 from sqlalchemy import select
 
-from pipeline.engine import Engine
 from pipeline.errors import ReadError
 from pipeline.fetch import FetchError, fetch
 from pipeline.logs import get_logger
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers.feed import read_feed
 from pipeline.store import FeedEntryRow
 
@@ -21,7 +21,7 @@ MAX_FEED_BYTES = 5 * 1024 * 1024
 
 
 class FeedPoller:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Pipeline) -> None:
         self.engine = engine
         self.log = get_logger(component="feeds")
 
