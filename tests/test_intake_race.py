@@ -34,7 +34,7 @@ VERSIONS = Path(__file__).resolve().parent.parent / "pipeline" / "migrations" / 
 
 @pytest.fixture
 def engines(
-    db_url: str,  # noqa: F811 - the imported fixture
+    db_url: str,
     tmp_path: Path,
 ) -> Iterator[list[Pipeline]]:
     settings = Settings(database_url=db_url, targets=TARGETS)
@@ -213,7 +213,7 @@ def seed_duplicates(url: str) -> None:
 
 
 def test_migration_0002_resolves_stored_duplicates_without_posting_anything(
-    db_url: str,  # noqa: F811 - the imported fixture
+    db_url: str,
 ) -> None:
     upgrade(db_url, "0001")
     seed_duplicates(db_url)

@@ -160,7 +160,7 @@ def test_a_cancelled_copy_leaves_the_page_and_the_others_stay(
     tmp_path: Path,
     mastodon: MastodonEmulator,
     x: XEmulator,
-    db_url: str,  # noqa: F811  (the fixture imported above)
+    db_url: str,
 ) -> None:
     settings = Settings(
         database_url=db_url,

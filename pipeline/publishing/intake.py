@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
 from connectors import connector_class
 from pipeline.crashpoints import crashpoint
 from pipeline.document import Essay
@@ -21,7 +19,7 @@ from pipeline.publishing.planner import plan
 from pipeline.publishing.release import slots_taken
 from pipeline.publishing.states import State
 from pipeline.publishing.wiring import Wiring
-from pipeline.store.lifecycle import Tx
+from pipeline.store.lifecycle import Conflict, Tx
 from pipeline.store.models import EssayRow
 
 INTAKE_TRIES = 4  # a racing intake loses at most once per key (hash, slug, canonical URL)
@@ -73,7 +71,7 @@ class Intaker:
             try:
                 intake = self._attempt(handed, feed_entry)
                 break
-            except (IntegrityError, LostRace):
+            except (Conflict, LostRace):
                 if attempt == INTAKE_TRIES - 1:
                     raise
                 self.wiring.log.info("intake raced another; looking again", source=source_name)

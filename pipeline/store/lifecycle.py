@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipeline.publishing.states import State
@@ -20,6 +21,10 @@ from pipeline.store.models import EssayRow, FeedEntryRow, PublicationRow
 
 if TYPE_CHECKING:
     from pipeline.store.publications import PublicationStore
+
+# A unique key (content hash, slug, canonical URL, feed guid) taken by a concurrent writer:
+# raised by a write or at commit; the caller looks again.
+Conflict = IntegrityError
 
 
 class Tx:
