@@ -49,24 +49,22 @@ class Handed:
     source_name: str
     source: str
 
+    @classmethod
+    def of(cls, essay: Essay, source_name: str, data: bytes, source: str = "inbox") -> Handed:
+        """The essay with its effective slug, and the digest of the bytes it was read from."""
+        slug = essay.effective_slug()
+        digest = hashlib.sha256(data).hexdigest()
+        return cls(essay.model_copy(update={"slug": slug}), slug, digest, source_name, source)
+
 
 class Intaker:
     def __init__(self, wiring: Wiring) -> None:
         self.wiring = wiring
 
-    def add_essay(
-        self,
-        essay: Essay,
-        source_name: str,
-        data: bytes,
-        source: str = "inbox",
-        feed_entry: tuple[str, str] | None = None,
-    ) -> Intake:
+    def add_essay(self, handed: Handed, feed_entry: tuple[str, str] | None = None) -> Intake:
         """Record an essay and plan its publications; an edited essay updates in place.
         `feed_entry` (feed URL, guid) is recorded in the same transaction."""
-        slug = essay.effective_slug()
-        digest = hashlib.sha256(data).hexdigest()
-        handed = Handed(essay.model_copy(update={"slug": slug}), slug, digest, source_name, source)
+        source_name = handed.source_name
         for attempt in range(INTAKE_TRIES):
             try:
                 intake = self._attempt(handed, feed_entry)
@@ -80,7 +78,7 @@ class Intaker:
             self.wiring.log.info(
                 "essay added",
                 essay=intake.essay_id,
-                title=essay.title,
+                title=handed.essay.title,
                 source=source_name,
                 publications=len(intake.publications),
             )

@@ -98,11 +98,9 @@ class Operator:
         def edit_then_event(tx: Tx, row: PublicationRow) -> None:
             if edit is not None:
                 edit(tx, row)
-            tx.add_event(
+            tx.row_event(
                 EVENTS[step],
-                essay_id=row.essay_id,
-                publication_id=row.id,
-                target=row.target,
+                row,
                 **data,
             )
             if after is not None:

@@ -24,7 +24,7 @@ from pipeline.logs import get_logger
 from pipeline.notify import Notifier
 from pipeline.publishing.drafting import Drafting
 from pipeline.publishing.holds import Holds
-from pipeline.publishing.intake import Intake, Intaker
+from pipeline.publishing.intake import Handed, Intake, Intaker
 from pipeline.publishing.operator import Operator
 from pipeline.publishing.publisher import Publisher
 from pipeline.publishing.release import Releaser
@@ -91,7 +91,7 @@ class Pipeline(Wiring):
         source: str = "inbox",
         feed_entry: tuple[str, str] | None = None,
     ) -> Intake:
-        return self.intaker.add_essay(essay, source_name, data, source, feed_entry)
+        return self.intaker.add_essay(Handed.of(essay, source_name, data, source), feed_entry)
 
     # -- publishing --------------------------------------------------------------
 

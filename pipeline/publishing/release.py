@@ -50,11 +50,9 @@ class Releaser:
                 self._not_before(tx, dep, now),
             )
             tx.schedule(dep, due, now)
-            tx.add_event(
+            tx.row_event(
                 "publication.scheduled",
-                essay_id=dep.essay_id,
-                publication_id=dep.id,
-                target=dep.target,
+                dep,
                 due=due,
                 why="its dependency has a URL now",
             )
@@ -75,11 +73,9 @@ class Releaser:
         """A publication for a target no longer in the settings: cancelled, saying why."""
         reason = removed_reason(row.target)
         tx.cancel(row, reason, now)
-        tx.add_event(
+        tx.row_event(
             "publication.cancelled",
-            essay_id=row.essay_id,
-            publication_id=row.id,
-            target=row.target,
+            row,
             why=reason,
         )
         self.wiring.log.warning(

@@ -46,6 +46,12 @@ class Tx:
             self.session, kind, essay_id=essay_id, publication_id=publication_id, **data
         )
 
+    def row_event(self, kind: str, row: PublicationRow, **data: object) -> None:
+        """Append an event about one publication (its essay, id and target filled in)."""
+        self.add_event(
+            kind, essay_id=row.essay_id, publication_id=row.id, target=row.target, **data
+        )
+
     # -- reads -----------------------------------------------------------------
 
     def publication(self, pub_id: int) -> PublicationRow | None:

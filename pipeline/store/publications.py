@@ -88,11 +88,9 @@ class PublicationStore(Database):
                 return False
             row = tx.publication(pub_id)
             assert row is not None
-            tx.add_event(
+            tx.row_event(
                 "publication.publishing",
-                essay_id=row.essay_id,
-                publication_id=pub_id,
-                target=row.target,
+                row,
                 attempt=row.attempts,
             )
         return True
@@ -128,11 +126,9 @@ class PublicationStore(Database):
                 row.state = State.SCHEDULED.value
                 row.due_at = now
                 row.claimed_by = None
-                tx.add_event(
+                tx.row_event(
                     "publication.recovered",
-                    essay_id=row.essay_id,
-                    publication_id=row.id,
-                    target=row.target,
+                    row,
                     note="interrupted while publishing; will look it up first",
                 )
         return rows
@@ -202,11 +198,9 @@ class PublicationStore(Database):
             row = tx.publication(pub_id)  # read after the write: as this transaction left it
             if not written or row is None:
                 raise PublicationNotFound(f"no publication {pub_id}")
-            tx.add_event(
+            tx.row_event(
                 change.event,
-                essay_id=row.essay_id,
-                publication_id=pub_id,
-                target=row.target,
+                row,
                 **change.data,
             )
             return then(tx) if then is not None else []
