@@ -23,7 +23,19 @@ from pipeline.store.schema import Database
 
 
 class PublicationStore(Database):
-    """Typed access to essays, publications and events; each method is one transaction."""
+    """Typed access to essays, publications and events; each method is one transaction.
+
+    The lifecycle contract (section "lifecycle"), what holds with any number of processes:
+    - a publication is handed to one publisher at a time: `claim` and `acquire` take it by
+      one conditional UPDATE (scheduled and due -> publishing), with a lease;
+    - `reap` returns to scheduled only claims whose lease ran out (or all, when the caller
+      knows no publisher runs); `give_back` only the caller's own claim;
+    - `release` applies an attempt's outcome (`Change`) whole or not at all, and refuses a
+      state that is no move out of `publishing` (`states.TRANSITIONS`);
+    - `change_state` is an operator's compare-and-set: it changes nothing unless the row
+      is, at the moment of writing, in a state the step works on.
+    Several steps that must commit together use `transaction()` and its `Tx`.
+    """
 
     # -- reads -----------------------------------------------------------------
 
