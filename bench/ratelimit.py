@@ -58,11 +58,11 @@ def config(url: str) -> str:
 
 def plan_backlog(home: Path, count: int) -> None:
     """Plan `count` essays (one status each) straight into the store, all due now."""
-    from pipeline.engine import Engine
+    from pipeline.publishing.pipeline import Pipeline
     from pipeline.readers import read_bytes
     from pipeline.settings import load_settings
 
-    engine = Engine(home, load_settings(home))
+    engine = Pipeline(home, load_settings(home))
     try:
         for index in range(count):
             data = essay_text(index, "rate").encode()

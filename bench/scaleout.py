@@ -39,11 +39,11 @@ def config(url: str, database_url: str) -> str:
 
 
 def plan_backlog(home: Path, count: int, due: datetime) -> None:
-    from pipeline.engine import Engine
+    from pipeline.publishing.pipeline import Pipeline
     from pipeline.readers import read_bytes
     from pipeline.settings import load_settings
 
-    engine = Engine(home, load_settings(home), clock=lambda: due)
+    engine = Pipeline(home, load_settings(home), clock=lambda: due)
     try:
         for index in range(count):
             data = essay_text(index, "scale").encode()

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, CrosspostError, ReadError
+from pipeline.errors import ConfigError, CrosspostError, OperatorError, ReadError
 
 DEFAULT_CONFIG = Path(__file__).parent / "defaults" / "crosspost.toml"
 EXAMPLE_CONFIG = Path(__file__).parent / "defaults" / "crosspost.example.toml"
@@ -82,13 +82,13 @@ def open_home(args: argparse.Namespace) -> tuple[Path, Any]:
 
 def open_engine(args: argparse.Namespace, console: bool = True) -> Any:
     from pipeline.accounts import AccountBook
-    from pipeline.engine import Engine
     from pipeline.logs import setup_logging
+    from pipeline.publishing.pipeline import Pipeline
 
     home, settings = open_home(args)
     secrets = settings.secret_values() + AccountBook(home).secret_values()
     setup_logging(home / "logs", secrets, settings.log_level, console=console)
-    return Engine(home, settings)
+    return Pipeline(home, settings)
 
 
 def open_view(args: argparse.Namespace) -> Any:
@@ -124,7 +124,10 @@ def parse_when(text: str, zone: Any) -> datetime:
     if text == "now":
         return datetime.now(UTC)
     if text.startswith("+"):
-        return datetime.now(UTC) + parse_duration(text[1:])
+        try:
+            return datetime.now(UTC) + parse_duration(text[1:])
+        except ValueError as exc:  # the operator's input, said as it was said before
+            raise CrosspostError(str(exc)) from None
     from pipeline.timezones import author_time
 
     try:
@@ -479,7 +482,7 @@ def operator_step(action: Callable[[Any, argparse.Namespace], Any], verb: str) -
         engine = open_engine(args, console=False)
         try:
             row = action(engine, args)
-        except (LookupError, ValueError) as exc:
+        except OperatorError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         finally:
@@ -504,7 +507,7 @@ def known_publications(view: Any, essay: Any) -> tuple[int, dict[str, Any]] | No
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from pipeline.planner import plan
+    from pipeline.publishing.planner import plan
     from pipeline.readers import read_file
 
     view = open_view(args)
@@ -557,7 +560,7 @@ def plan_costs(essay: Any, settings: Any, result: Any) -> dict[str, float]:
     """The estimated price of each publication on a pay-per-use platform (X)."""
     from connectors import connector_class
     from connectors.base import PublishError, RenderContext
-    from pipeline.planner import target_options
+    from pipeline.publishing.planner import target_options
 
     costs: dict[str, float] = {}
     for p in result.publications:
@@ -693,7 +696,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     try:
         try:
             count = engine.resume(args.target)
-        except LookupError as exc:
+        except OperatorError as exc:
             print(f"error: {exc.args[0]}", file=sys.stderr)
             return 2
     finally:

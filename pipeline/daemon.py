@@ -13,7 +13,7 @@ settings and writes the heartbeat `crosspost status` reads (pipeline/health.py).
 exception ends it: a database or disk error is logged with its reason, the daemon notes
 itself unhealthy and tries again with backoff; the next good tick makes it healthy again.
 Changes made here (a dependency released, a retry time) arm their jobs at once through
-`Engine.on_scheduled`.
+`Pipeline.on_scheduled`.
 
 SIGTERM ends the daemon within `STOP_GRACE` + a little: new firings stop, publications in
 flight get `STOP_GRACE` seconds to finish, and any still running are released (back to
@@ -41,11 +41,12 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from pipeline.engine import Engine, Intake
 from pipeline.feeds import FeedPoller
 from pipeline.health import Heartbeat
 from pipeline.inbox import Inbox
 from pipeline.logs import get_logger
+from pipeline.publishing.intake import Intake
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.settings import parse_duration
 from pipeline.settings_watch import SettingsWatch
 from pipeline.store import State
@@ -73,7 +74,7 @@ def fire_publication(pub_id: int) -> None:
 
 
 class Daemon:
-    def __init__(self, home: Path, engine: Engine) -> None:
+    def __init__(self, home: Path, engine: Pipeline) -> None:
         self.home = home
         self.engine = engine
         self.settings = engine.settings

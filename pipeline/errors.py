@@ -24,3 +24,25 @@ class ConfigError(CrosspostError):
 
 class PlanError(CrosspostError):
     """An essay's own settings (front matter) cannot be planned: says which key and why."""
+
+
+class OperatorError(CrosspostError):
+    """An operator step (retry, cancel, reschedule, confirm, resume) that cannot be done as
+    asked; the message says why and what to do instead. The CLI catches this family only,
+    so a bug never reads as an operator's mistake."""
+
+
+class PublicationNotFound(OperatorError, LookupError):
+    """No publication has this id."""
+
+
+class TargetNotFound(OperatorError, LookupError):
+    """No target of this name is in the settings."""
+
+
+class IllegalTransition(OperatorError, ValueError):
+    """The publication's state does not allow the move asked for; nothing changed."""
+
+
+class InvalidStep(OperatorError, ValueError):
+    """The step was given something it cannot use (a confirm URL that is not http(s))."""

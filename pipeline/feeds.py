@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 
-from pipeline.engine import Engine
 from pipeline.errors import ReadError
 from pipeline.fetch import FetchError, fetch
 from pipeline.logs import get_logger
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers.feed import read_feed
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 
 
 class FeedPoller:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Pipeline) -> None:
         self.engine = engine
         self.log = get_logger(component="feeds")
 

@@ -30,10 +30,11 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.crashpoints import crashpoint
-from pipeline.engine import Engine, Intake
 from pipeline.errors import PlanError, ReadError
 from pipeline.filelock import try_hold
 from pipeline.logs import get_logger
+from pipeline.publishing.intake import Intake
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers import MAX_INPUT_BYTES, read_bytes
 
 CLAIMS = "working"  # home/working/<reader>/: files being read, one folder per live reader
@@ -50,7 +51,7 @@ class Seen:
 
 @dataclass
 class Inbox:
-    engine: Engine
+    engine: Pipeline
     home: Path
     settle_seconds: float = 0.5
     seen: dict[str, Seen] = field(default_factory=dict)

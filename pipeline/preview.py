@@ -18,7 +18,7 @@ from connectors.base import Kind, PublishError, RenderContext
 from pipeline.document import Essay, summarize
 from pipeline.errors import CrosspostError
 from pipeline.links import announced_link
-from pipeline.planner import plan, target_kind, target_options
+from pipeline.publishing.planner import plan, target_kind, target_options
 from pipeline.readers import read_file
 from pipeline.settings import CONFIG_NAME, Settings, TargetSettings, load_settings
 from pipeline.timezones import with_author_times

@@ -12,14 +12,14 @@ import signal
 import threading
 from typing import Any
 
-from pipeline.engine import Engine
 from pipeline.logs import get_logger
+from pipeline.publishing.pipeline import Pipeline
 
 IDLE_WAIT = 0.2
 BATCH = 10
 
 
-def run_worker(engine: Engine, once: bool = False, stop: threading.Event | None = None) -> int:
+def run_worker(engine: Pipeline, once: bool = False, stop: threading.Event | None = None) -> int:
     """Publish until stopped (or, with `once`, until nothing is due); returns how many ran."""
     stop = stop or threading.Event()
     log = get_logger(component="worker")

@@ -22,7 +22,7 @@ from connectors.linkedin import LinkedIn, version_for
 from connectors.threads import Threads
 from connectors.x import X
 from pipeline.document import Essay, Paragraph, Run
-from pipeline.engine import Engine
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers import read_bytes
 from pipeline.render.lengths import RULES, find_urls
 from pipeline.settings import load_settings
@@ -187,7 +187,7 @@ def test_two_workers_refresh_a_threads_token_once_and_both_use_the_new_one(
             """,
         )
         later = datetime.now(UTC) + timedelta(hours=1)  # planned ahead, released once both run
-        engine = Engine(home, load_settings(home), clock=lambda: later)
+        engine = Pipeline(home, load_settings(home), clock=lambda: later)
         for name, data in essay_files(24):
             engine.add_essay(read_bytes(Path(name), data), name, data)
         engine.close()

@@ -35,8 +35,8 @@ from bench.fuzz_readers import (
     zip_bomb,
     zipped,
 )
-from pipeline.engine import Engine
 from pipeline.inbox import Inbox
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.settings import Settings, TargetSettings
 from tests.daemon_helpers import (
     crosspost,
@@ -364,7 +364,7 @@ def test_hostile_and_broken_drops_never_stop_the_daemon_or_reach_a_platform(
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(tmp_path: Path) -> Iterator[Pipeline]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'crosspost.db'}",
         targets={
@@ -372,7 +372,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
             "announce": TargetSettings(platform="outbox", after="site"),
         },
     )
-    engine = Engine(tmp_path / "home", settings)
+    engine = Pipeline(tmp_path / "home", settings)
     yield engine
     engine.close()
 
@@ -391,7 +391,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     ],
 )
 def test_front_matter_that_cannot_be_planned_goes_to_failed_with_its_reason(
-    engine: Engine, front: str, reason: str
+    engine: Pipeline, front: str, reason: str
 ) -> None:
     """These read fine but used to raise inside planning: the file then stayed in the inbox,
     retried with a traceback every settle period, and never reached `failed/`."""
@@ -410,7 +410,7 @@ def test_front_matter_that_cannot_be_planned_goes_to_failed_with_its_reason(
 
 
 def test_a_file_crosspost_itself_fails_on_goes_to_failed_and_the_next_is_taken(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = engine.home
     inbox = Inbox(engine, home, settle_seconds=0)
@@ -433,7 +433,7 @@ def test_a_file_crosspost_itself_fails_on_goes_to_failed_and_the_next_is_taken(
 
 
 def test_a_store_outage_leaves_the_file_in_the_inbox_for_the_next_scan(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = engine.home
     inbox = Inbox(engine, home, settle_seconds=0)

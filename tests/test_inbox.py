@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine import Engine
 from pipeline.errors import ReadError
 from pipeline.inbox import Inbox
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.settings import Settings, TargetSettings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "home-base.md"
@@ -27,18 +27,18 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def engine(home: Path) -> Iterator[Engine]:
+def engine(home: Path) -> Iterator[Pipeline]:
     settings = Settings(
         database_url=f"sqlite:///{home.parent / 'crosspost.db'}",
         targets={"site": TargetSettings(platform="static_site")},
     )
-    engine = Engine(home, settings)
+    engine = Pipeline(home, settings)
     yield engine
     engine.close()
 
 
 @pytest.fixture
-def inbox(engine: Engine, home: Path) -> Inbox:
+def inbox(engine: Pipeline, home: Path) -> Inbox:
     return Inbox(engine, home, settle_seconds=0)
 
 
@@ -47,7 +47,7 @@ def names(folder: Path) -> set[str]:
 
 
 def test_file_still_being_written_is_taken_only_once_its_size_is_stable(
-    engine: Engine, home: Path
+    engine: Pipeline, home: Path
 ) -> None:
     inbox = Inbox(engine, home, settle_seconds=0.5)
     data = EXAMPLE.read_bytes()

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.engine import Engine, Intake
+from pipeline.publishing.intake import Intake
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import EssayRow, FeedEntryRow, PublicationRow, Store
@@ -35,9 +36,9 @@ VERSIONS = Path(__file__).resolve().parent.parent / "pipeline" / "migrations" / 
 def engines(
     db_url: str,
     tmp_path: Path,
-) -> Iterator[list[Engine]]:
+) -> Iterator[list[Pipeline]]:
     settings = Settings(database_url=db_url, targets=TARGETS)
-    made = [Engine(tmp_path / f"home{n}", settings) for n in range(2)]
+    made = [Pipeline(tmp_path / f"home{n}", settings) for n in range(2)]
     yield made
     for engine in made:
         engine.close()
@@ -69,7 +70,7 @@ def race(calls: list[Callable[[], Intake]]) -> list[Intake]:
     return results
 
 
-def counts(engine: Engine, title: str) -> tuple[int, int]:
+def counts(engine: Pipeline, title: str) -> tuple[int, int]:
     with engine.store.session() as session:
         essays = session.scalars(select(EssayRow.id).where(EssayRow.title == title)).all()
         pubs = session.scalar(
@@ -80,7 +81,7 @@ def counts(engine: Engine, title: str) -> tuple[int, int]:
     return len(essays), pubs or 0
 
 
-def test_two_intakes_of_one_file_released_together_store_it_once(engines: list[Engine]) -> None:
+def test_two_intakes_of_one_file_released_together_store_it_once(engines: list[Pipeline]) -> None:
     for index in range(REPEAT):
         data = essay_bytes(index)
         essay = read_bytes(Path(f"raced-{index}.md"), data)
@@ -93,7 +94,7 @@ def test_two_intakes_of_one_file_released_together_store_it_once(engines: list[E
 
 
 def test_two_polls_of_one_feed_entry_released_together_take_it_once(
-    engines: list[Engine],
+    engines: list[Pipeline],
 ) -> None:
     feed = "https://blog.example.org/feed"
     for index in range(REPEAT):
@@ -115,7 +116,7 @@ def test_two_polls_of_one_feed_entry_released_together_take_it_once(
     assert len(entries) == REPEAT and all(essay_id for _, essay_id in entries)
 
 
-def test_the_store_refuses_a_second_essay_with_the_same_content(engines: list[Engine]) -> None:
+def test_the_store_refuses_a_second_essay_with_the_same_content(engines: list[Pipeline]) -> None:
     engine = engines[0]
     data = essay_bytes(1)
     engine.add_essay(read_bytes(Path("a.md"), data), "a.md", data)

@@ -1,6 +1,6 @@
 """The publishing lifecycle over a real store: intake, claims, publishing, operator steps.
 
-Every test drives a real `Engine` over a real database (the same tests on SQLite and on
+Every test drives a real `Pipeline` over a real database (the same tests on SQLite and on
 PostgreSQL) with a controlled clock and local targets only (a static site, an outbox, and
 a Mastodon account on a closed port when a publication must fail). The store's own
 contract, method by method, is tests/test_store_contract.py.
@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from pipeline.engine import LEASE, Engine
+from pipeline.publishing.pipeline import Pipeline
+from pipeline.publishing.wiring import LEASE
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import PublicationRow, State, Store
@@ -40,24 +41,24 @@ def essay_bytes(title: str = "Own Your Archive", extra: str = "") -> bytes:
     return ESSAY.format(title=title, extra=extra).encode()
 
 
-EngineFactory = Callable[..., Engine]
+EngineFactory = Callable[..., Pipeline]
 
 
 @pytest.fixture
 def make_engine(db_url: str, tmp_path: Path) -> Iterator[EngineFactory]:
     """Engines over the test's database, sharing one clock unless given another."""
-    made: list[Engine] = []
+    made: list[Pipeline] = []
     clock = Clock()
 
     def build(
         targets: dict[str, dict[str, Any]], shared_clock: Clock | None = None, **settings: Any
-    ) -> Engine:
+    ) -> Pipeline:
         config = Settings(
             database_url=db_url,
             targets={name: TargetSettings(**spec) for name, spec in targets.items()},
             **settings,
         )
-        engine = Engine(tmp_path / "home", config, clock=shared_clock or clock)
+        engine = Pipeline(tmp_path / "home", config, clock=shared_clock or clock)
         made.append(engine)
         return engine
 
@@ -67,16 +68,16 @@ def make_engine(db_url: str, tmp_path: Path) -> Iterator[EngineFactory]:
         engine.close()
 
 
-def add(engine: Engine, title: str = "Own Your Archive", extra: str = "") -> Any:
+def add(engine: Pipeline, title: str = "Own Your Archive", extra: str = "") -> Any:
     data = essay_bytes(title, extra)
     return engine.add_essay(read_bytes(Path("essay.md"), data), "essay.md", data)
 
 
-def rows_by_target(engine: Engine) -> dict[str, PublicationRow]:
+def rows_by_target(engine: Pipeline) -> dict[str, PublicationRow]:
     return {row.target: row for row in engine.store.publications()}
 
 
-def event_kinds(engine: Engine, pub_id: int) -> list[str]:
+def event_kinds(engine: Pipeline, pub_id: int) -> list[str]:
     return [e.kind for e in engine.store.events(limit=1000) if e.publication_id == pub_id]
 
 
@@ -158,7 +159,7 @@ def test_two_engines_racing_for_one_publication_claim_it_exactly_once(
         won: list[bool] = []
 
         def race(
-            engine: Engine, barrier: threading.Barrier = barrier, won: list[bool] = won
+            engine: Pipeline, barrier: threading.Barrier = barrier, won: list[bool] = won
         ) -> None:
             barrier.wait()
             won.append(engine.claim(pub_id))

@@ -22,10 +22,6 @@ SCANNED = ("pipeline", "connectors", "bench")
 STORE = "pipeline/store/"
 MIGRATIONS = "pipeline/migrations/"
 
-# The engine's queries move into PublicationStore's "lifecycle" section on the `engine`
-# branch (issue 13). DELETE THIS CONSTANT when that branch lands: the test then covers
-# pipeline/engine.py (or whatever replaced it) like every other module.
-NOT_YET_MOVED = {"pipeline/engine.py"}
 
 SQL_NAMES = {"select", "update", "insert", "delete", "text", "func", "or_", "and_"}
 EXECUTING = {"execute", "exec_driver_sql", "scalar", "scalars"}
@@ -66,7 +62,7 @@ def program_files() -> list[str]:
     for folder in SCANNED:
         for path in sorted((ROOT / folder).rglob("*.py")):
             name = path.relative_to(ROOT).as_posix()
-            if not name.startswith((STORE, MIGRATIONS)) and name not in NOT_YET_MOVED:
+            if not name.startswith((STORE, MIGRATIONS)):
                 files.append(name)
     return files
 
@@ -80,12 +76,6 @@ def test_no_module_outside_the_store_builds_or_runs_sql() -> None:
     assert offenders == [], "SQL outside pipeline/store/ (add a store method): " + ", ".join(
         offenders
     )
-
-
-def test_the_files_not_yet_moved_still_exist() -> None:
-    """An exclusion for a file that is gone would silently cover nothing: delete it."""
-    missing = sorted(name for name in NOT_YET_MOVED if not (ROOT / name).is_file())
-    assert missing == [], f"remove {missing} from NOT_YET_MOVED: they no longer exist"
 
 
 def test_the_check_finds_each_kind_of_sql_and_not_look_alikes() -> None:

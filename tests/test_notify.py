@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.engine import Engine
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers import read_bytes
 from pipeline.settings import NotifySettings, Settings, TargetSettings
 from pipeline.store import State
@@ -106,7 +106,7 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def fail_one_publication(tmp_path: Path, instance: str, notify: NotifySettings) -> Engine:
+def fail_one_publication(tmp_path: Path, instance: str, notify: NotifySettings) -> Pipeline:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'crosspost.db'}",
         targets={
@@ -116,7 +116,7 @@ def fail_one_publication(tmp_path: Path, instance: str, notify: NotifySettings) 
         },
         notify=notify,
     )
-    engine = Engine(tmp_path, settings)
+    engine = Pipeline(tmp_path, settings)
     data = EXAMPLE.read_bytes()
     intake = engine.add_essay(read_bytes(EXAMPLE, data), EXAMPLE.name, data)
     assert engine.publish(intake.publications[0]) is State.FAILED

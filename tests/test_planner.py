@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.document import Essay
-from pipeline.planner import plan
+from pipeline.publishing.planner import plan
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import State
 

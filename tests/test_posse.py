@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 from pydantic import SecretStr
 
-from pipeline.engine import Engine
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, TargetSettings
 from pipeline.store import State
@@ -176,7 +176,7 @@ def test_a_cancelled_copy_leaves_the_page_and_the_others_stay(
             for name, spec in targets(mastodon, x).items()
         },
     )
-    engine = Engine(tmp_path, settings)
+    engine = Pipeline(tmp_path, settings)
     try:
         data = ESSAY.encode()
         engine.add_essay(read_bytes(Path("walking.md"), data), "walking.md", data)
@@ -199,7 +199,7 @@ def test_a_cancelled_copy_leaves_the_page_and_the_others_stay(
         engine.close()
 
 
-def publish_everything_due(engine: Engine) -> None:
+def publish_everything_due(engine: Pipeline) -> None:
     for _ in range(20):
         due = engine.due()
         if not due:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.mastodon import Mastodon
-from pipeline.engine import Engine
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.ratelimit import MARGIN, SLACK_SECONDS, RateLimits
 from pipeline.readers import read_bytes
 from pipeline.settings import Settings, load_settings
@@ -181,7 +181,7 @@ def test_a_backlog_is_published_within_the_platform_limit_without_a_single_429(
         rate_limit = [5, 1]
         """,
     )
-    engine = Engine(home, load_settings(home))
+    engine = Pipeline(home, load_settings(home))
     try:
         text = EXAMPLE.read_text(encoding="utf-8")
         for index in range(12):

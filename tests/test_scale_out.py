@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from pipeline.daemon import MAX_JOBS
-from pipeline.engine import Engine
+from pipeline.publishing.pipeline import Pipeline
 from pipeline.readers import read_bytes
 from pipeline.settings import load_settings
 from pipeline.store import EssayRow, EventRow, PublicationRow, State, Store
@@ -69,7 +69,7 @@ def test_two_workers_publish_a_backlog_once_each_and_lose_nothing(
         """,
     )
     later = datetime.now(UTC) + timedelta(hours=1)  # planned ahead, released once both run
-    engine = Engine(home, load_settings(home), clock=lambda: later)
+    engine = Pipeline(home, load_settings(home), clock=lambda: later)
     text = EXAMPLE.read_text(encoding="utf-8")
     for index in range(BACKLOG):
         data = (

@@ -136,7 +136,7 @@ def test_reschedule_reads_naive_times_in_the_authors_zone_and_refuses_ambiguous_
 
 
 def test_a_slot_is_never_before_the_due_time_in_the_repeated_hour() -> None:
-    from pipeline.planner import next_slot
+    from pipeline.publishing.planner import next_slot
     from pipeline.settings import TargetSettings
 
     zone = ZoneInfo("Europe/Berlin")

@@ -13,8 +13,8 @@ from pathlib import Path
 from connectors import connector_class
 from connectors.base import Account, MemoryJournal, RenderContext
 from pipeline.errors import ConfigError
-from pipeline.planner import target_options
 from pipeline.preview import preview_settings
+from pipeline.publishing.planner import target_options
 from pipeline.readers import read_file
 
 

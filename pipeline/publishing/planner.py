@@ -156,73 +156,97 @@ def plan(
 ) -> Plan:
     """Publications for `essay`; `booked` holds due times already taken per target (slots)."""
     result = Plan()
-    zone = settings.zone
-    booked = {k: list(v) for k, v in (booked or {}).items()}
     targets = effective_targets(essay, settings, result.notes, result.warnings)
-    base = now
-    if essay.publish_at is not None:
-        at = author_time(essay.publish_at, zone)
-        base = max(at.astimezone(UTC), now)
-        if at.astimezone(UTC) < now:
-            result.notes.append(f"publish_at {at.isoformat()} is in the past: publishing now")
+    base = base_time(essay, settings.zone, now, result.notes)
+    planning = _Planning(targets, settings.zone, now, base, booked, result.notes)
+    try:
+        for name in targets:
+            planning.visit(name)
+    except OverflowError:
+        raise PlanError(
+            "a due time falls beyond the year 9999: check the front matter's publish_at and offsets"
+        ) from None
+    result.publications = [planning.planned[name] for name in targets]
+    return result
 
-    due: dict[str, datetime | None] = {}
-    planned: dict[str, PlannedPublication] = {}
 
-    def visit(name: str, trail: tuple[str, ...] = ()) -> None:
-        if name in planned:
+def base_time(essay: Essay, zone: ZoneInfo, now: datetime, notes: list[str]) -> datetime:
+    """The essay's `publish_at` (naive = the author's zone), or now when it is not later."""
+    if essay.publish_at is None:
+        return now
+    at = author_time(essay.publish_at, zone)
+    if at.astimezone(UTC) < now:
+        notes.append(f"publish_at {at.isoformat()} is in the past: publishing now")
+    return max(at.astimezone(UTC), now)
+
+
+class _Planning:
+    """One plan being made: targets visited dependencies first, each planned once."""
+
+    def __init__(
+        self,
+        targets: dict[str, TargetSettings],
+        zone: ZoneInfo,
+        now: datetime,
+        base: datetime,
+        booked: Mapping[str, list[datetime]] | None,
+        notes: list[str],
+    ) -> None:
+        self.targets = targets
+        self.zone = zone
+        self.now = now
+        self.base = base
+        self.booked = {k: list(v) for k, v in (booked or {}).items()}
+        self.notes = notes
+        self.due: dict[str, datetime | None] = {}
+        self.planned: dict[str, PlannedPublication] = {}
+
+    def visit(self, name: str, trail: tuple[str, ...] = ()) -> None:
+        if name in self.planned:
             return
         if name in trail:  # only front matter can do this: the settings were checked at start
             raise PlanError(
                 "front matter makes targets wait for each other in a circle: "
                 + " -> ".join([*trail[trail.index(name) :], name])
             )
-        target = targets[name]
-        kind = target_kind(target)
-        offset = target.offset_delta()
+        target = self.targets[name]
         for ref in (target.relative_to, target.after):
-            if ref and ref not in targets:
-                result.notes.append(f"{name}: depends on {ref!r}, which is off for this essay")
-        if target.relative_to and target.relative_to in targets:
-            visit(target.relative_to, (*trail, name))
-        if target.after and target.after in targets:
-            visit(target.after, (*trail, name))
-        if target.after and target.after in targets:
-            item = PlannedPublication(
-                name,
-                target.platform,
-                kind,
-                State.PLANNED,
-                None,
-                target.after,
-                "url",
-                offset,
-                f"after {target.after} has a URL" + (f", +{offset}" if offset else ""),
-            )
+            if ref and ref not in self.targets:
+                self.notes.append(f"{name}: depends on {ref!r}, which is off for this essay")
+        if target.relative_to and target.relative_to in self.targets:
+            self.visit(target.relative_to, (*trail, name))
+        if target.after and target.after in self.targets:
+            self.visit(target.after, (*trail, name))
+            item = self._waiting(name, target, target.after)
         else:
-            start, why = base, "now" if base == now else f"at {base.isoformat()}"
-            if target.relative_to and target.relative_to in targets:
-                ref_due = due.get(target.relative_to) or base
-                start, why = ref_due + offset, f"{offset} after {target.relative_to}"
-            elif offset:
-                start, why = base + offset, f"{offset} after {why}"
-            at = next_slot(start, target, zone, booked.get(name, []))
-            if at != start:
-                why += f", next free slot {at.astimezone(zone):%Y-%m-%d %H:%M %Z}"
-            booked.setdefault(name, []).append(at)
-            item = PlannedPublication(name, target.platform, kind, State.SCHEDULED, at, why=why)
-        due[name] = item.due_at
-        planned[name] = item
+            item = self._scheduled(name, target)
+        self.due[name] = item.due_at
+        self.planned[name] = item
 
-    try:
-        for name in targets:
-            visit(name)
-    except OverflowError:
-        raise PlanError(
-            "a due time falls beyond the year 9999: check the front matter's publish_at and offsets"
-        ) from None
-    result.publications = [planned[name] for name in targets]
-    return result
+    def _waiting(self, name: str, target: TargetSettings, after: str) -> PlannedPublication:
+        """Planned until `after` has a URL (the post links it)."""
+        offset = target.offset_delta()
+        why = f"after {after} has a URL" + (f", +{offset}" if offset else "")
+        kind = target_kind(target)
+        return PlannedPublication(
+            name, target.platform, kind, State.PLANNED, None, after, "url", offset, why
+        )
+
+    def _scheduled(self, name: str, target: TargetSettings) -> PlannedPublication:
+        """Due at the base time, or relative to another target, plus offset, then slotted."""
+        offset = target.offset_delta()
+        start, why = self.base, "now" if self.base == self.now else f"at {self.base.isoformat()}"
+        if target.relative_to and target.relative_to in self.targets:
+            ref_due = self.due.get(target.relative_to) or self.base
+            start, why = ref_due + offset, f"{offset} after {target.relative_to}"
+        elif offset:
+            start, why = self.base + offset, f"{offset} after {why}"
+        at = next_slot(start, target, self.zone, self.booked.get(name, []))
+        if at != start:
+            why += f", next free slot {at.astimezone(self.zone):%Y-%m-%d %H:%M %Z}"
+        self.booked.setdefault(name, []).append(at)
+        kind = target_kind(target)
+        return PlannedPublication(name, target.platform, kind, State.SCHEDULED, at, why=why)
 
 
 def next_slot(
