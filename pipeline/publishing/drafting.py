@@ -64,15 +64,11 @@ class Drafting:
         options = {**target_options(wiring.settings, essay, row.target), "now": wiring.now()}
         if shows_syndication(row.platform):  # POSSE: the page lists the essay's copies
             options["syndication"] = copies_for_render(wiring.store, row.essay_id)
-        limits: dict[str, int] = {}
-        fetch_limits = getattr(connector, "fetch_limits", None)
-        if callable(fetch_limits):
-            limits = fetch_limits()
         ctx = RenderContext(
             target=row.target,
             options=options,
             link=link or essay.canonical_url,
-            limits=limits,
+            limits=connector.fetch_limits(),
             link_slot=slot,
         )
         return type(connector).render(essay, ctx)
