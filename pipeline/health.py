@@ -20,29 +20,34 @@ import os
 import socket
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
-
-from pipeline.store import UTCDateTime
 
 STALE_AFTER = timedelta(seconds=20)  # ten ticks of `SYNC_SECONDS`
 UNHEALTHY_EXIT = 3
 HEALTH_FILE = "daemon-health.json"
 BEAT_BUSY_MS = 2000  # how long a heartbeat waits for SQLite's write lock
 
-heartbeat_table = Table(
-    "daemon_heartbeat",
-    MetaData(),
-    Column("name", String(40), primary_key=True),
-    Column("state", String(20), nullable=False),
-    Column("reason", Text),
-    Column("pid", Integer, nullable=False),
-    Column("host", String(200), nullable=False),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("beat_at", UTCDateTime, nullable=False),
-)
+
+@cache
+def heartbeat_table() -> Any:
+    """The row's table, built on first use: `status`'s quick path never imports SQLAlchemy."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+
+    from pipeline.store import UTCDateTime
+
+    return Table(
+        "daemon_heartbeat",
+        MetaData(),
+        Column("name", String(40), primary_key=True),
+        Column("state", String(20), nullable=False),
+        Column("reason", Text),
+        Column("pid", Integer, nullable=False),
+        Column("host", String(200), nullable=False),
+        Column("started_at", UTCDateTime, nullable=False),
+        Column("beat_at", UTCDateTime, nullable=False),
+    )
 
 
 @dataclass
@@ -102,11 +107,12 @@ class Heartbeat:
         with self.engine.begin() as connection:
             if connection.dialect.name == "sqlite":  # a held lock is reported, not waited out
                 connection.exec_driver_sql(f"PRAGMA busy_timeout={BEAT_BUSY_MS}")
+            table = heartbeat_table()
             done = connection.execute(
-                heartbeat_table.update().where(heartbeat_table.c.name == "daemon"), values
+                table.update().where(table.c.name == "daemon"), values
             ).rowcount
             if not done:
-                connection.execute(heartbeat_table.insert(), {"name": "daemon", **values})
+                connection.execute(table.insert(), {"name": "daemon", **values})
             if connection.dialect.name == "sqlite":
                 connection.exec_driver_sql("PRAGMA busy_timeout=30000")
         self.note(state, reason)
@@ -139,11 +145,17 @@ def _alive_here(pid: int, host: str) -> bool | None:
 
 def read_health(engine: Any, home: Path, now: datetime | None = None) -> Health:
     """The verdict from the heartbeat row (and the reason file while the row is stale)."""
-    now = now or datetime.now(UTC)
+    from sqlalchemy import select
+
+    table = heartbeat_table()
     with engine.connect() as connection:
-        row = connection.execute(
-            select(heartbeat_table).where(heartbeat_table.c.name == "daemon")
-        ).first()
+        row = connection.execute(select(table).where(table.c.name == "daemon")).first()
+    return judge(row, home, now)
+
+
+def judge(row: Any, home: Path, now: datetime | None = None) -> Health:
+    """The verdict on a heartbeat row (None: no daemon ever started), whoever read it."""
+    now = now or datetime.now(UTC)
     if row is None:
         return Health("never started", None, None, None, None)
     beat = _utc(row.beat_at)
