@@ -7,15 +7,17 @@ A feed that cannot be fetched or parsed is logged and tried again at the next po
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from pipeline.engine import Engine
 from pipeline.errors import ReadError
 from pipeline.fetch import FetchError, fetch
 from pipeline.logs import get_logger
-from pipeline.readers.feed import read_feed
 from pipeline.store import FeedEntryRow
+
+if TYPE_CHECKING:
+    from pipeline.engine import Engine
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 
@@ -30,6 +32,10 @@ class FeedPoller:
 
     def poll(self, url: str) -> int:
         """Import the feed's new entries; returns how many essays were added."""
+        # feedparser, bs4 and the HTML readers load on the first poll: a daemon without
+        # feeds never pays for them
+        from pipeline.readers.feed import read_feed
+
         try:
             entries = read_feed(fetch(url, max_bytes=MAX_FEED_BYTES).content)
         except (FetchError, ReadError) as exc:
