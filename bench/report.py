@@ -205,3 +205,78 @@ def scaleout_section(s: dict[str, Any]) -> list[str]:
             f"{x['per_second']:.1f} | {x['duplicates']} | {x['lost']} |"
         )
     return [*lines, ""]
+
+
+# ------------------------------------------------------------ commands people wait for
+
+
+def _wall_cpu(t: dict[str, Any]) -> str:
+    return f"{t['wall']['p50_ms']:.0f} ms (CPU {t['cpu']['p50_ms']:.0f} ms)"
+
+
+def commands_section(c: dict[str, Any]) -> list[str]:
+    g = c["goals"]
+    p = c["preview"]
+    lines = [
+        "## Commands people wait for",
+        "",
+        "Each command a process, every command of a comparison in the same rounds in turn; "
+        "medians of wall time (what a person waits) with CPU time (user + system) beside it, "
+        "which the machine's load disturbs less. `before` is the tree named by "
+        f"`BENCH_BEFORE_TREE` ({c.get('before_tree') or 'not given'}), run in the same rounds.",
+        "",
+        f"### `crosspost preview F --target wordpress --json` against `pandoc F` "
+        f"({p['bytes'] / 1024:.0f} KB essay)",
+        "",
+        "| command | median wall (CPU) | n |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {_wall_cpu(t)} | {t['wall']['n']} |" for name, t in p["times"].items()]
+    if "ratio_over_pandoc" in p:
+        before = p.get("before_ratio_over_pandoc")
+        lines += [
+            "",
+            f"Ratio to pandoc: **{p['ratio_over_pandoc']:.1f}×**"
+            + (f" (before: {before:.1f}×)" if before else "")
+            + f"; goal ≤ {g['preview_over_pandoc']:.0f}×: "
+            + _met(p["ratio_over_pandoc"] <= g["preview_over_pandoc"])
+            + ".",
+        ]
+    else:
+        lines += ["", p.get("note", "")]
+    lines += [
+        "",
+        "### `crosspost status` against `python -c pass`",
+        "",
+        "The quick path reads settings stamped by the full loader and the rows over the DB-API; "
+        "the full path (its stamp removed before each run) validates every setting and reads "
+        "through SQLAlchemy, as every `status` did before.",
+        "",
+        "| store | publications | command | median wall (CPU) | × python |",
+        "|---|---|---|---|---|",
+    ]
+    for s in c["status"]:
+        bare = s["times"]["python -c pass"]["wall"]["p50_ms"]
+        for name, t in s["times"].items():
+            lines.append(
+                f"| {s['db']} | {s['pending']:,} | {name} | {_wall_cpu(t)} | "
+                f"{t['wall']['p50_ms'] / bare:.1f}× |"
+            )
+    lines += [
+        "",
+        f"Goal: ≤ {g['status_over_python']:.0f}× `python -c pass` (same interpreter, same "
+        "run): "
+        + ", ".join(
+            f"{s['db']} {s['ratio_over_python']:.1f}× "
+            + _met(s["ratio_over_python"] <= g["status_over_python"])
+            for s in c["status"]
+        )
+        + ". Quick and full path printed the same: "
+        + ", ".join(
+            f"{s['db']} {'yes' if s['same_output_quick_and_full'] else '**no**'}"
+            for s in c["status"]
+        )
+        + ".",
+        "",
+    ]
+    return lines
