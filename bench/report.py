@@ -75,6 +75,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         writer = globals().get(f"{name}_section")
         if name != "conversion" and callable(writer):
             lines += writer(section)
+    lines += waiting_summary(results)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -280,3 +281,89 @@ def commands_section(c: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+# figures from before issue 16's work that this run does not measure again (the old tree's
+# daemon is not rerun): each says where it comes from
+EARLIER = {
+    "start": "1.71 s SQLite, 1.76 s PostgreSQL (make bench, 2026-11-27); 1.44 s quiet (issue 16)",
+    "lateness": "p99 28 ms SQLite, 45 ms PostgreSQL (make bench, 2026-11-27)",
+    "sigterm": "hung in 8 of 8 tries (issue 16)",
+    "drop": "p99 663 ms (make bench, 2026-11-27); 847 ms (issue 16)",
+}
+
+
+def waiting_summary(results: dict[str, Any]) -> list[str]:
+    """Issue 16's goals in one table: this run's figure beside the one before."""
+    rows: list[str] = []
+    c = results.get("commands")
+    if c:
+        p = c["preview"]
+        if "ratio_over_pandoc" in p:
+            before = p.get("before_ratio_over_pandoc")
+            rows.append(
+                f"| `preview F` vs `pandoc F` | ≤ {c['goals']['preview_over_pandoc']:.0f}× | "
+                + (f"{before:.1f}× (same run)" if before else "-")
+                + f" | {p['ratio_over_pandoc']:.1f}× | "
+                + _met(p["ratio_over_pandoc"] <= c["goals"]["preview_over_pandoc"])
+                + " |"
+            )
+        for s in c["status"]:
+            before = s.get("before_ratio_over_python")
+            rows.append(
+                f"| `status`, {s['pending']:,} publications, {s['db']}, vs `python -c pass` | "
+                f"≤ {c['goals']['status_over_python']:.0f}× | "
+                + (f"{before:.1f}× (same run)" if before else "-")
+                + f" | {s['ratio_over_python']:.1f}× | "
+                + _met(s["ratio_over_python"] <= c["goals"]["status_over_python"])
+                + " |"
+            )
+    sched = results.get("scheduler")
+    if sched:
+        for r in sched["runs"]:
+            if r["pending"] != 100_000:
+                continue
+            start = r.get("start_s")
+            rows.append(
+                f"| daemon start, 100,000 pending, {r['db']} | ≤ 1 s quiet | {EARLIER['start']} | "
+                + (f"{start:.2f} s" if start is not None else "did not start")
+                + f" | {_met(start is not None and start <= 1.0)} |"
+            )
+            late = r.get("lateness")
+            if late:
+                rows.append(
+                    f"| firing lateness p99, 100,000 pending, {r['db']} | < 1 s | "
+                    f"{EARLIER['lateness']} | {late['p99_ms']:.0f} ms | "
+                    f"{_met(late['p99_ms'] < 1000)} |"
+                )
+        t = sched.get("sigterm")
+        if t:
+            rows.append(
+                f"| SIGTERM to exit, {t['overdue']:,} overdue at start | < 10 s in "
+                f"{t['tries']} of {t['tries']} | {EARLIER['sigterm']} | {t['under_10_s']} of "
+                f"{t['tries']}, max {t['max_s']:.2f} s, {t['left_publishing']} left publishing"
+                f" | {_met(t['under_10_s'] == t['tries'] and not t['left_publishing'])} |"
+            )
+    d = results.get("drop")
+    if d:
+        watched = next((v for k, v in d["configs"].items() if "watching" in k), None)
+        if watched:
+            rows.append(
+                f"| drop → published, watching the folder (defaults) | p99 < 1 s | "
+                f"{EARLIER['drop']} | p99 {watched['latency']['p99_ms']:.0f} ms | "
+                f"{_met(watched['goal_met'])} |"
+            )
+    if not rows:
+        return []
+    return [
+        "## Where people wait: issue 16's goals",
+        "",
+        "Ratios come from one run (this one); a `before` marked *same run* is the older tree "
+        "timed in the same rounds, the others are earlier figures, named with their source. "
+        "The machine is shared and noisy: medians.",
+        "",
+        "| measure | goal | before | after (this run) | |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]

@@ -4,7 +4,8 @@ Validating every setting (pydantic-settings, every target's options) costs more 
 whole answer of `crosspost status`. So the full loader's verdict is kept in
 `.settings-cache.json` (mode 0600) beside `crosspost.toml`, stamped with a hash of that
 file, the home's `.env` and every `CROSSPOST_*` variable: whatever changes any of them
-changes the stamp, and a stale stamp is never used. It holds no secret: a database URL with
+changes the stamp (and so does an upgrade of the code that validates), and a stale
+stamp is never used. It holds no secret: a database URL with
 a password in it is not kept, and a command then takes the full path.
 
 Standard library only: importing this module must stay cheap.
@@ -24,6 +25,13 @@ from zoneinfo import ZoneInfo
 CONFIG_NAME = "crosspost.toml"
 CACHE_NAME = ".settings-cache.json"
 FORMAT = 1  # bump when the cached fields change meaning
+# the code that validates: an upgrade that judges the same settings differently rewrites
+# these files, which changes the stamp
+VALIDATORS = [
+    Path(__file__).with_name("settings.py"),
+    Path(__file__).parent.parent / "connectors" / "__init__.py",
+    Path(__file__).parent.parent / "connectors" / "options.py",
+]
 _PASSWORD_IN_URL = re.compile(r"://[^/@]*:[^/@]*@")
 
 
@@ -51,6 +59,10 @@ def stamp(home: Path) -> str:
         except FileNotFoundError:
             data = b"\0missing"
         digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    for code in VALIDATORS:
+        with contextlib.suppress(OSError):
+            found = code.stat()
+            digest.update(f"{code.name}\0{found.st_mtime_ns}\0{found.st_size}\0".encode())
     for key in sorted(os.environ):
         if key.upper().startswith("CROSSPOST_") and key.upper() != "CROSSPOST_HOME":
             digest.update(f"{key}={os.environ[key]}\0".encode())
@@ -61,14 +73,14 @@ def remember(home: Path, timezone: str, database_url: str | None) -> None:
     """Keep what the full loader validated (best effort: a read-only home just stays slow)."""
     if database_url and _PASSWORD_IN_URL.search(database_url):
         return  # never a secret in the cache: this home keeps the full path
-    record = {
-        "format": FORMAT,
-        "stamp": stamp(home),
-        "timezone": timezone,
-        "database_url": database_url,
-    }
     partial = home / f"{CACHE_NAME}.{os.getpid()}.tmp"
     with contextlib.suppress(OSError):
+        record = {
+            "format": FORMAT,
+            "stamp": stamp(home),
+            "timezone": timezone,
+            "database_url": database_url,
+        }
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(json.dumps(record))

@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pipeline.runlock import hold_run_lock
 from pipeline.settings_stamp import CACHE_NAME
 from pipeline.store import EssayRow, PublicationRow, Store
 from tests.daemon_helpers import ROOT, env_for, make_home
@@ -123,16 +124,23 @@ def test_quick_status_prints_byte_for_byte_what_the_full_path_prints(
     tmp_path: Path, db_url: str
 ) -> None:
     home = home_with_rows(tmp_path, db_url, 150)  # over 100: the summary view too
-    for variant in VARIANTS:
-        (home / CACHE_NAME).unlink(missing_ok=True)
-        full, took_full = run(home, *variant)
-        assert took_full, variant
-        assert (home / CACHE_NAME).stat().st_mode & 0o777 == 0o600
-        quick, took_full = run(home, *variant)
-        assert not took_full, (variant, quick.stderr[-3000:])
-        assert quick.returncode == full.returncode, (variant, quick.stdout, full.stdout)
-        assert steady(quick.stdout) == steady(full.stdout), variant
-        assert "Ünïcode" in full.stdout or "daemon" in variant[-1] or "--daemon" in variant
+    url = db_url if "postgresql" in db_url else f"sqlite:///{home / 'crosspost.db'}"
+    for held in (False, True):  # no `run`, then a `run` holding the store's run lock
+        lock = hold_run_lock(url) if held else None
+        try:
+            for variant in VARIANTS:
+                (home / CACHE_NAME).unlink(missing_ok=True)
+                full, took_full = run(home, *variant)
+                assert took_full, variant
+                assert (home / CACHE_NAME).stat().st_mode & 0o777 == 0o600
+                quick, took_full = run(home, *variant)
+                assert not took_full, (variant, quick.stderr[-3000:])
+                assert quick.returncode == full.returncode, (variant, quick.stdout, full.stdout)
+                assert steady(quick.stdout) == steady(full.stdout), variant
+                assert ("daemon: running, pid" in full.stdout) == (held and "--json" not in variant)
+        finally:
+            if lock:
+                lock.release()
     listed = json.loads(run(home, "status", "--json")[0].stdout)
     assert {row["state"] for row in listed} >= {"published", "failed", "refused", "planned"}
 
