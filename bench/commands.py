@@ -169,6 +169,20 @@ def status_at_scale(kind: str, pending: int, count: int) -> dict[str, Any]:
     }
 
 
+def daemon_imports(count: int) -> dict[str, Any]:
+    """What `crosspost run` pays before it does anything: importing the daemon's modules."""
+    commands = {
+        "python -c pass": Command([sys.executable, "-c", "pass"]),
+        "import pipeline.daemon": Command([sys.executable, "-c", "import pipeline.daemon"]),
+    }
+    tree = before_tree()
+    if tree:
+        commands["import pipeline.daemon (before)"] = Command(
+            [sys.executable, "-c", "import pipeline.daemon"], tree
+        )
+    return rounds(commands, count)
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     count = 5 if quick else 15
     pending = 10_000 if quick else 100_000
@@ -178,6 +192,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "before_tree": str(before_tree()) if before_tree() else None,
         "preview": preview_vs_pandoc(count),
         "status": [status_at_scale(kind, pending, count) for kind in kinds],
+        "daemon_imports": daemon_imports(count),
     }
 
 
