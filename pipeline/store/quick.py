@@ -77,6 +77,7 @@ class QuickReader:
 
     def __init__(self, url: str) -> None:
         self.sqlite_path: Path | None = None
+        self.counts: dict[str, int] | None = None
         try:
             if url.startswith("sqlite:///"):
                 path = url.removeprefix("sqlite:///")
@@ -121,7 +122,7 @@ class QuickReader:
         if essay_id is not None:
             rows = self._status(f"{JOINED} WHERE p.essay_id = {int(essay_id)} ORDER BY p.id")
             return rows, len(rows)
-        total = self._rows("SELECT count(*) FROM publications")[0][0] or 0
+        total = sum(self.state_counts().values())  # one scan serves the total and the summary
         if everything or total <= limits["show_all_up_to"]:
             return self._status(f"{JOINED} ORDER BY p.id"), total
         attention, soonest, recent = limits["attention"], limits["soonest"], limits["recent"]
@@ -141,8 +142,11 @@ class QuickReader:
         return [found[key] for key in sorted(found)], total
 
     def state_counts(self) -> dict[str, int]:
-        rows = self._rows("SELECT state, count(*) FROM publications GROUP BY state")
-        return {state: count for state, count in rows}
+        """Publications per state (read once per reader: `status` asks twice)."""
+        if self.counts is None:
+            rows = self._rows("SELECT state, count(*) FROM publications GROUP BY state")
+            self.counts = {state: count for state, count in rows}
+        return self.counts
 
     def heartbeat(self) -> HeartbeatRow | None:
         rows = self._rows(
