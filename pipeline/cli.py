@@ -856,6 +856,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ parser
 
 
+class ShowVersion(argparse.Action):
+    """`--version`, looked up only when asked (the package metadata costs ~20 ms to read)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("crosspost")
+        except PackageNotFoundError:
+            found = "(not installed)"
+        print(f"crosspost {found}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --home and --debug work before or after the command: `crosspost status --home H`
     # as well as `crosspost --home H status` (SUPPRESS keeps a value given before)
@@ -871,6 +888,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--home", help="home folder (default: $CROSSPOST_HOME or .)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action=ShowVersion, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, **kw: Any) -> argparse.ArgumentParser:
