@@ -194,6 +194,47 @@ def daemon_imports(count: int) -> dict[str, Any]:
     return rounds(commands, count)
 
 
+HOME_CONFIG = """timezone = "UTC"
+[targets.site]
+platform = "static_site"
+[targets.announce]
+platform = "outbox"
+after = "site"
+"""
+
+
+def per_command(count: int) -> dict[str, Any]:
+    """Every quick-answer command, this tree and the before tree, on a home where one essay
+    was published (status, logs, plan) and a home with a WordPress target (preview)."""
+    essay = ROOT / "examples" / "home-base.md"
+    with tempfile.TemporaryDirectory(prefix="bench-cmds-") as tmp:
+        home = make_home(Path(tmp) / "home", HOME_CONFIG)
+        shutil.copy(essay, home / "inbox" / essay.name)
+        subprocess.run(
+            crosspost("--home", str(home), "run", "--once"),
+            env=env_for(),
+            cwd=ROOT,
+            capture_output=True,
+        )
+        blog = make_home(Path(tmp) / "blog", PREVIEW_CONFIG)
+        lines = {
+            "status": ["--home", str(home), "status"],
+            "status --json": ["--home", str(home), "status", "--json"],
+            "logs": ["--home", str(home), "logs"],
+            "--help": ["--help"],
+            "--version": ["--version"],
+            "plan F": ["--home", str(home), "plan", str(essay)],
+            "preview F": ["--home", str(blog), "preview", str(essay), "--target", "wordpress"],
+        }
+        tree = before_tree()
+        commands = {"python -c pass": Command([sys.executable, "-c", "pass"])}
+        for name, args in lines.items():
+            commands[name] = Command(crosspost(*args))
+            if tree and name != "--version":  # an option the before tree did not have
+                commands[f"{name} (before)"] = Command(crosspost(*args), tree)
+        return rounds(commands, count)
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     count = 5 if quick else 15
     pending = 10_000 if quick else 100_000
@@ -204,6 +245,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "preview": preview_vs_pandoc(count),
         "status": [status_at_scale(kind, pending, count) for kind in kinds],
         "daemon_imports": daemon_imports(count),
+        "per_command": per_command(count),
     }
 
 

@@ -280,6 +280,19 @@ def commands_section(c: dict[str, Any]) -> list[str]:
         + ".",
         "",
     ]
+    each = c.get("per_command")
+    if each:
+        lines += [
+            "### Each quick-answer command, before and after",
+            "",
+            "On a home where one essay was published (status, logs, plan) and one with a "
+            "WordPress target (preview); `--version` is new.",
+            "",
+            "| command | median wall (CPU) |",
+            "|---|---|",
+            *(f"| {name} | {_wall_cpu(t)} |" for name, t in each.items()),
+            "",
+        ]
     imports = c.get("daemon_imports")
     if imports:
         lines += [
