@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import conversion, drop, ratelimit, scaleout, scheduler
+from bench import commands, conversion, drop, ratelimit, scaleout, scheduler
 from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = {
     "conversion": conversion.run,
+    "commands": commands.run,
     "drop": drop.run,
     "scheduler": scheduler.run,
     "ratelimit": ratelimit.run,

@@ -141,6 +141,16 @@ def memory_kb(pid: int) -> dict[str, int]:
     return fields
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds the process has used: a start-up cost the machine's load
+    does not inflate, beside the wall time that it does."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def status_times(home: Path, repeats: int) -> dict[str, Any]:
     """`crosspost status` as a process (wall), and its own work in process."""
     from pipeline import cli
@@ -207,6 +217,7 @@ def measure(
                 result["note"] = f"not started within {start_timeout:.0f} s; stopped"
                 result["memory_kb"] = memory_kb(proc.pid)
                 return result
+            result["start_cpu_s"] = cpu_seconds(proc.pid)
             started_line = next(
                 json.loads(line)
                 for line in (home / "logs" / "crosspost.jsonl").read_text().splitlines()

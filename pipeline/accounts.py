@@ -28,11 +28,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from pipeline.filelock import locked
 
-if TYPE_CHECKING:  # `status` reads the book without importing connectors or HTTP
+if TYPE_CHECKING:  # `status` reads the book without importing connectors, HTTP or pydantic
+    from pydantic import SecretStr
+
     from connectors.base import Connector, TokenLife
 
 WARN_DAYS = (7, 1)
@@ -106,6 +106,8 @@ class AccountBook:
         A refreshed value applies only while the settings still hold the value it replaced:
         when the operator pastes a new token, theirs wins.
         """
+        from pydantic import SecretStr
+
         merged = dict(configured)
         entry = self._read("credentials.json").get(target) or {}
         for key, value in (entry.get("values") or {}).items():
@@ -191,6 +193,8 @@ class AccountBook:
             ahead = token.lifetime * REFRESH_AHEAD
             if expires - self.clock() > ahead:
                 return changed
+            from pydantic import SecretStr
+
             renewed = connector.refresh_credentials()
             self._store_refreshed(
                 connector.account.name, self._configured(connector), renewed.values

@@ -50,7 +50,7 @@ def home_of(args: argparse.Namespace) -> Path:
 def existing_home(args: argparse.Namespace) -> Path:
     """The home folder, refused unless it is one: a misspelt `--home` must not become a
     new, empty home (nor an empty status that looks like "nothing happened")."""
-    from pipeline.settings import CONFIG_NAME
+    from pipeline.settings_stamp import CONFIG_NAME
 
     home = home_of(args)
     if not (home / CONFIG_NAME).is_file():
@@ -99,10 +99,12 @@ def open_view(args: argparse.Namespace) -> Any:
 
     from pipeline.accounts import AccountBook
     from pipeline.settings import load_settings
+    from pipeline.settings_stamp import remember
     from pipeline.store import Store
 
     home = existing_home(args)
     settings = load_settings(home)
+    remember(home, settings.timezone, settings.database_url)  # for the next quick_view
     accounts = AccountBook(home)
     store = None
     if settings.database_url is not None or (home / "crosspost.db").exists():
@@ -114,6 +116,37 @@ def open_view(args: argparse.Namespace) -> Any:
         store=store,
         close=store.close if store else lambda: None,
         accounts=accounts,
+        quick=False,
+    )
+
+
+def quick_view(args: argparse.Namespace) -> Any | None:
+    """`open_view` without SQLAlchemy or pydantic, for `status`: the settings the full path
+    validated last (pipeline/settings_stamp.py) and the DB-API reader
+    (pipeline/store/quick.py). None when either is in doubt: the caller takes `open_view`."""
+    from types import SimpleNamespace
+
+    from pipeline.accounts import AccountBook
+    from pipeline.settings_stamp import recall
+    from pipeline.store.quick import QuickReader, QuickUnavailable
+
+    home = existing_home(args)
+    settings = recall(home)
+    if settings is None:
+        return None
+    store = None
+    if settings.database_url is not None or (home / "crosspost.db").exists():
+        try:
+            store = QuickReader(settings.db_url(home))
+        except QuickUnavailable:
+            return None
+    return SimpleNamespace(
+        home=home,
+        settings=settings,
+        store=store,
+        close=store.close if store else lambda: None,
+        accounts=AccountBook(home),
+        quick=True,
     )
 
 
@@ -261,6 +294,12 @@ SHOW_ALL_UP_TO = 100  # a small store is listed whole; a large one as summary + 
 SOONEST = 10  # scheduled rows shown (the next due)
 RECENT = 10  # finished rows shown (the newest)
 ATTENTION = 50  # failed, awaiting-manual, publishing and planned rows shown, each
+STATUS_LIMITS = {
+    "show_all_up_to": SHOW_ALL_UP_TO,
+    "soonest": SOONEST,
+    "recent": RECENT,
+    "attention": ATTENTION,
+}
 
 
 def status_rows(engine: Any, essay_id: int | None, everything: bool) -> tuple[list[Any], int]:
@@ -270,6 +309,8 @@ def status_rows(engine: Any, essay_id: int | None, everything: bool) -> tuple[li
     person or is under way (up to `ATTENTION` per state), the next scheduled, the newest
     finished. `--all`, `--essay` and `--json` list every row.
     """
+    if getattr(engine, "quick", False):  # the same queries, DB-API (pipeline/store/quick.py)
+        return engine.store.status_rows(essay_id, everything, STATUS_LIMITS)
     from pipeline.store import StatusLimits
 
     limits = StatusLimits(SHOW_ALL_UP_TO, ATTENTION, SOONEST, RECENT)
@@ -406,16 +447,45 @@ def account_notes(engine: Any, rows: list[Any]) -> dict[int, dict[str, Any]]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.health import Health, read_health
-    from pipeline.runlock import daemon_line, daemon_status, run_holder
+    """The quick path when it can answer with certainty, else the full one; the quick
+    path's output is held back until it is complete, so a fallback never prints twice."""
+    import contextlib
+    import io
 
-    engine = open_view(args)
-    try:
-        if engine.store is None:  # nothing ran here yet
-            health, holder = Health("never started", None, None, None, None), None
+    view = quick_view(args)
+    if view is not None:
+        held = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(held):
+                code = show_status(view, args)
+        except Exception:  # any doubt: the full path answers (or says what is wrong)
+            pass
         else:
-            health = read_health(engine.store, engine.home)
-            holder = run_holder(engine.store.engine)
+            sys.stdout.write(held.getvalue())
+            return code
+    return show_status(open_view(args), args)
+
+
+def daemon_health(engine: Any) -> tuple[Any, Any]:
+    """The daemon's health and the run lock's holder, read by whichever path is open."""
+    from pipeline.health import Health, judge, read_health
+    from pipeline.runlock import ADVISORY_HOLDER_SQL, advisory_holder, file_run_holder, run_holder
+
+    if engine.store is None:  # nothing ran here yet
+        return Health("never started", None, None, None, None), None
+    if not engine.quick:
+        return read_health(engine.store, engine.home), run_holder(engine.store.engine)
+    health = judge(engine.store.heartbeat(), engine.home)
+    if engine.store.sqlite_path is None:
+        return health, advisory_holder(engine.store.holder_row(ADVISORY_HOLDER_SQL))
+    return health, file_run_holder(Path(f"{engine.store.sqlite_path}.run-lock"))
+
+
+def show_status(engine: Any, args: argparse.Namespace) -> int:
+    from pipeline.runlock import daemon_line, daemon_status
+
+    try:
+        health, holder = daemon_health(engine)
         lines = [health.line(engine.settings.zone, now()), daemon_line(holder)]
         if args.daemon:
             if args.json:
@@ -727,6 +797,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ parser
 
 
+class ShowVersion(argparse.Action):
+    """`--version`, looked up only when asked (the package metadata costs ~20 ms to read)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("crosspost")
+        except PackageNotFoundError:
+            found = "(not installed)"
+        print(f"crosspost {found}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --home and --debug work before or after the command: `crosspost status --home H`
     # as well as `crosspost --home H status` (SUPPRESS keeps a value given before)
@@ -742,6 +829,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--home", help="home folder (default: $CROSSPOST_HOME or .)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action=ShowVersion, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, **kw: Any) -> argparse.ArgumentParser:

@@ -7,12 +7,14 @@ A feed that cannot be fetched or parsed is logged and tried again at the next po
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from pipeline.errors import ReadError
 from pipeline.fetch import FetchError, fetch
 from pipeline.logs import get_logger
-from pipeline.publishing.pipeline import Pipeline
-from pipeline.readers.feed import read_feed
+
+if TYPE_CHECKING:
+    from pipeline.publishing.pipeline import Pipeline
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 
@@ -27,6 +29,10 @@ class FeedPoller:
 
     def poll(self, url: str) -> int:
         """Import the feed's new entries; returns how many essays were added."""
+        # feedparser, bs4 and the HTML readers load on the first poll: a daemon without
+        # feeds never pays for them
+        from pipeline.readers.feed import read_feed
+
         try:
             entries = read_feed(fetch(url, max_bytes=MAX_FEED_BYTES).content)
         except (FetchError, ReadError) as exc:

@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.store import Store
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 STALE_AFTER = timedelta(seconds=20)  # ten ticks of `SYNC_SECONDS`
 UNHEALTHY_EXIT = 3
@@ -117,8 +118,12 @@ def _alive_here(pid: int, host: str) -> bool | None:
 
 def read_health(store: Store, home: Path, now: datetime | None = None) -> Health:
     """The verdict from the heartbeat row (and the reason file while the row is stale)."""
+    return judge(store.heartbeat(), home, now)
+
+
+def judge(row: Any, home: Path, now: datetime | None = None) -> Health:
+    """The verdict on a heartbeat row (None: no daemon ever started), whoever read it."""
     now = now or datetime.now(UTC)
-    row = store.heartbeat()
     if row is None:
         return Health("never started", None, None, None, None)
     beat = _utc(row.beat_at)

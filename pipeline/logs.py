@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 LOG_NAME = "crosspost.jsonl"
 _configured: dict[str, Any] = {}
 
@@ -105,6 +103,8 @@ def setup_logging(
             root.addHandler(console_handler)
         _configured["key"] = key
     _configured["redactor"] = redactor
+    import structlog  # here, not at the top: `crosspost logs` only reads the file
+
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -126,6 +126,8 @@ def _emit(logger: logging.Logger, method: str, event: dict[str, Any]) -> str:
             level, json.dumps(event, default=str, ensure_ascii=False), extra={"json_line": True}
         )
         logger.log(level, human_line(event))
+    import structlog
+
     raise structlog.DropEvent
 
 
@@ -143,6 +145,8 @@ def human_line(event: dict[str, Any]) -> str:
 
 
 def get_logger(**bound: Any) -> Any:
+    import structlog
+
     return structlog.get_logger().bind(**bound)
 
 

@@ -163,10 +163,24 @@ def _hold_advisory(url: str) -> RunLock:
     return RunLock(release)
 
 
-def _advisory_holder(connection: Any) -> Holder | None:
-    from pipeline.store.advisory import advisory_holder
+# who holds the advisory lock: SQL shared by the full path and `status`'s quick reader
+ADVISORY_HOLDER_SQL = (
+    "SELECT a.application_name, a.backend_start, current_database() "
+    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = 0 "
+    f"AND l.objid::bigint = {ADVISORY_KEY} AND l.objsubid = 1 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
-    row = advisory_holder(connection, ADVISORY_KEY)
+
+def _advisory_holder(connection: Any) -> Holder | None:
+    from pipeline.store.advisory import advisory_holder as holder_row
+
+    return advisory_holder(holder_row(connection, ADVISORY_KEY))
+
+
+def advisory_holder(row: Any) -> Holder | None:
+    """The holder named by a row of `ADVISORY_HOLDER_SQL` (None: no row, no `run`)."""
     if row is None:
         return None
     name, started, database = row
@@ -185,7 +199,11 @@ def run_holder(engine: Engine) -> Holder | None:
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             return _advisory_holder(connection)
-    lock_file = _sqlite_lock_file(str(engine.url))
+    return file_run_holder(_sqlite_lock_file(str(engine.url)))
+
+
+def file_run_holder(lock_file: Path | None) -> Holder | None:
+    """Who holds a SQLite store's run lock file; None when no `run` is running."""
     if lock_file is None or not is_held(lock_file):
         return None
     return _file_holder(lock_file)

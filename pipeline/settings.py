@@ -35,8 +35,9 @@ from pydantic_settings import (
 )
 
 from pipeline.errors import ConfigError
+from pipeline.settings_stamp import CONFIG_NAME
 
-CONFIG_NAME = "crosspost.toml"
+__all__ = ["CONFIG_NAME"]  # also imported from here by the rest of the program
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 3600}
 
