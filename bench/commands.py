@@ -29,6 +29,7 @@ from typing import Any
 from bench.conversion import generated_markdown
 from bench.drop import env_for, make_home, percentiles
 from bench.scheduler import config, database, fill
+from pipeline.store.scratch import gather_statistics
 
 ROOT = Path(__file__).resolve().parent.parent
 GOALS = {"preview_over_pandoc": 2.0, "status_over_python": 5.0}
@@ -134,13 +135,6 @@ def steady(text: str) -> str:
     return re.sub(r"\(\d+ s ago\)", "(N s ago)", text)
 
 
-def analyze(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
-        connection.execute("ANALYZE")
-
-
 def status_at_scale(kind: str, pending: int, count: int) -> dict[str, Any]:
     """`crosspost status` on `pending` publications: the quick path, the full path (its
     settings stamp removed before each run) and, when given, the before tree."""
@@ -149,7 +143,7 @@ def status_at_scale(kind: str, pending: int, count: int) -> dict[str, Any]:
         url = pg_url or f"sqlite:///{home / 'crosspost.db'}"
         fill(url, pending, datetime.now(UTC))
         if pg_url:  # the statistics autovacuum gathers within a minute of a bulk load
-            analyze(pg_url)
+            gather_statistics(pg_url)
         args = crosspost("--home", str(home), "status")
         shown = {}
         for label in ("full", "quick"):  # the full run stamps the settings for the quick one
