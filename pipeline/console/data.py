@@ -1,0 +1,463 @@
+"""The console's one door to the data and to the operator's steps.
+
+Every page reads, and every button acts, through `ConsoleData` and nothing else: the web
+layer never touches the store, the engine or a file itself. Today it is built on the
+existing `Store`, `Engine` and the CLI's helpers (so a step in the console has the CLI's
+rules and messages); queries the store does not offer yet are written here with the ORM
+models and marked `# store contract:` so they can move into the store in one piece.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pipeline import cli
+from pipeline.document import Essay, summarize
+from pipeline.engine import Engine
+from pipeline.health import Health, read_health
+from pipeline.inbox import Inbox, free_name
+from pipeline.logs import LOG_NAME, read_log_lines
+from pipeline.planner import next_slot
+from pipeline.store import EssayRow, EventRow, PublicationRow, State
+
+PAGE_SIZE = 50
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+UPLOAD_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".txt", ".text", ".html", ".htm"})
+UPLOAD_SUFFIXES |= {".docx", ".zip"}
+
+
+class StepRefused(Exception):
+    """An operator step changed nothing; the message says why (the CLI's words)."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    state: str | None = None
+    target: str | None = None
+    essay: int | None = None
+    since: datetime | None = None  # due at or after
+    until: datetime | None = None  # due before
+
+
+@dataclass
+class QueuePage:
+    rows: list[Any]
+    older: int | None  # keyset cursor: show rows with a smaller id than this
+    newer: int | None  # keyset cursor: show rows with a larger id than this
+    matching: int
+
+
+@dataclass
+class PublicationView:
+    row: PublicationRow
+    essay_title: str
+    events: list[dict[str, Any]]
+    dependency: PublicationRow | None
+
+
+@dataclass
+class EssayView:
+    row: EssayRow
+    essay: Essay
+    document: dict[str, Any]
+    publications: list[PublicationRow]
+    preview: dict[str, Any]
+
+
+@dataclass
+class AccountView:
+    target: str
+    platform: str
+    enabled: bool
+    health: dict[str, Any] | None
+    limit: tuple[int, float] | None
+    used: int
+    next_slot: datetime | None
+    slots: list[str]
+    max_per_day: int | None
+
+
+@dataclass
+class AccountCheck:
+    at: datetime
+    rows: list[dict[str, Any]]
+    failures: int
+
+
+@dataclass
+class LogTail:
+    lines: list[dict[str, Any]]
+    position: int  # byte offset in the current log file after these lines
+    inode: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ConsoleData:
+    """Typed reads and steps over one home folder's engine, for the console's pages."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.home: Path = engine.home
+        self.last_check: AccountCheck | None = None
+
+    @property
+    def settings(self) -> Any:
+        return self.engine.settings
+
+    @property
+    def zone(self) -> Any:
+        return self.engine.settings.zone
+
+    def secret_values(self) -> list[str]:
+        """Everything no answer of the console may contain."""
+        return self.settings.secret_values() + self.engine.accounts.secret_values()
+
+    # ------------------------------------------------------------------ queue
+
+    def queue(
+        self,
+        filters: QueueFilter,
+        older: int | None = None,
+        newer: int | None = None,
+        size: int = PAGE_SIZE,
+    ) -> QueuePage:
+        """One page of publications, newest first, paged by id (keyset): every page costs
+        the same however deep it is, at 100,000 rows as at 100."""
+        # store contract: publications with their essay's title, filtered, keyset-paged
+        conditions = self._conditions(filters)
+        query = select(
+            PublicationRow.id,
+            PublicationRow.essay_id,
+            EssayRow.title,
+            PublicationRow.target,
+            PublicationRow.platform,
+            PublicationRow.state,
+            PublicationRow.due_at,
+            PublicationRow.attempts,
+            PublicationRow.remote_url,
+            PublicationRow.last_error,
+            PublicationRow.depends_on,
+        ).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
+        query = query.where(*conditions)
+        if newer is not None:
+            query = query.where(PublicationRow.id > newer).order_by(PublicationRow.id)
+        else:
+            if older is not None:
+                query = query.where(PublicationRow.id < older)
+            query = query.order_by(PublicationRow.id.desc())
+        with self.engine.store.session() as session:
+            rows = list(session.execute(query.limit(size + 1)).all())
+            matching = session.scalar(
+                select(func.count()).select_from(PublicationRow).where(*conditions)
+            )
+            more = len(rows) > size
+            rows = rows[:size]
+            if newer is not None:
+                rows.reverse()
+            if not rows:
+                return QueuePage([], None, None, matching or 0)
+            has_older = more if newer is None else self._beyond(session, conditions, rows[-1].id)
+            has_newer = more if newer is not None else older is not None
+        return QueuePage(
+            rows,
+            rows[-1].id if has_older else None,
+            rows[0].id if has_newer else None,
+            matching or 0,
+        )
+
+    @staticmethod
+    def _conditions(filters: QueueFilter) -> list[Any]:
+        conditions: list[Any] = []
+        if filters.state:
+            conditions.append(PublicationRow.state == filters.state)
+        if filters.target:
+            conditions.append(PublicationRow.target == filters.target)
+        if filters.essay is not None:
+            conditions.append(PublicationRow.essay_id == filters.essay)
+        if filters.since is not None:
+            conditions.append(PublicationRow.due_at >= filters.since)
+        if filters.until is not None:
+            conditions.append(PublicationRow.due_at < filters.until)
+        return conditions
+
+    @staticmethod
+    def _beyond(session: Any, conditions: list[Any], below: int) -> bool:
+        # store contract: is there a matching row older than this one
+        query = select(PublicationRow.id).where(*conditions, PublicationRow.id < below)
+        return session.scalar(query.limit(1)) is not None
+
+    def state_counts(self) -> dict[str, int]:
+        return cli.state_counts(self.engine)
+
+    def targets(self) -> list[str]:
+        return list(self.settings.targets)
+
+    def daemon_health(self) -> str:
+        health: Health = read_health(self.engine.store.engine, self.home)
+        return health.line(self.zone, datetime.now(UTC))
+
+    # --------------------------------------------------------------- calendar
+
+    def calendar(self, start: datetime, end: datetime) -> list[Any]:
+        """Publications due (or published) in [start, end), by due time."""
+        # store contract: publications with a due time in a window, with the essay's title
+        query = (
+            select(
+                PublicationRow.id,
+                PublicationRow.essay_id,
+                EssayRow.title,
+                PublicationRow.target,
+                PublicationRow.state,
+                PublicationRow.due_at,
+                PublicationRow.published_at,
+                PublicationRow.remote_url,
+            )
+            .join(EssayRow, EssayRow.id == PublicationRow.essay_id)
+            .where(PublicationRow.due_at >= start, PublicationRow.due_at < end)
+            .order_by(PublicationRow.due_at, PublicationRow.id)
+        )
+        with self.engine.store.session() as session:
+            return list(session.execute(query.limit(5000)).all())
+
+    # ------------------------------------------------------------ publication
+
+    def publication(self, pub_id: int) -> PublicationView | None:
+        row = self.engine.store.publication(pub_id)
+        if row is None:
+            return None
+        essay = self.engine.store.essay(row.essay_id)
+        dependency = self.engine.store.publication(row.depends_on) if row.depends_on else None
+        return PublicationView(
+            row=row,
+            essay_title=essay.title if essay else "?",
+            events=self.publication_events(pub_id),
+            dependency=dependency,
+        )
+
+    def publication_events(self, pub_id: int, limit: int = 500) -> list[dict[str, Any]]:
+        """The publication's journal: every event the engine recorded for it, oldest first."""
+        # store contract: events of one publication (events.publication_id is indexed)
+        query = (
+            select(EventRow)
+            .where(EventRow.publication_id == pub_id)
+            .order_by(EventRow.id.desc())
+            .limit(limit)
+        )
+        with self.engine.store.session() as session:
+            rows = list(reversed(session.scalars(query).all()))
+        return [{"at": r.at, "kind": r.kind, "data": _loads(r.data)} for r in rows]
+
+    def request_body(self, row: PublicationRow) -> tuple[list[dict[str, Any]], str | None]:
+        """What the publisher sends for this publication, rendered as it renders it."""
+        try:
+            draft = self.engine.render(row, self.engine.essay_of(row))
+        except Exception as exc:  # a render that fails is shown, not raised: say why
+            return [], self.engine.store.redact(str(exc)) or "could not be rendered"
+        posts = [
+            {"request": p.request, "text": p.text, "length": p.length, "limit": p.limit}
+            for p in draft.posts
+        ]
+        return posts, None
+
+    # ------------------------------------------------------------------ essay
+
+    def essay(self, essay_id: int) -> EssayView | None:
+        from pipeline.preview import preview_essay
+
+        row = self.engine.store.essay(essay_id)
+        if row is None:
+            return None
+        essay = Essay.model_validate_json(row.essay_json)
+        # store contract: an essay's publications
+        with self.engine.store.session() as session:
+            publications = list(
+                session.scalars(
+                    select(PublicationRow)
+                    .where(PublicationRow.essay_id == essay_id)
+                    .order_by(PublicationRow.id)
+                ).all()
+            )
+        names = [p.target for p in publications if p.target in self.settings.targets]
+        preview = preview_essay(essay, self.settings, self.home, names, texts=True) if names else {}
+        return EssayView(row, essay, summarize(essay), publications, preview)
+
+    # --------------------------------------------------------------- accounts
+
+    def accounts(self) -> list[AccountView]:
+        """Each target's stored health, rate-limit window use and next free slot; no
+        request goes out (the "check now" button does that)."""
+        views = []
+        now = self.engine.now()
+        for name, target in self.settings.targets.items():
+            limit = self.engine.rate_limits.limit_for(name)
+            used = 0
+            if limit and self.engine.rate_limits.history is not None:
+                used = len(self.engine.rate_limits.history(name, limit[1]))
+            health = self.engine.accounts.stored_health(name)
+            views.append(
+                AccountView(
+                    target=name,
+                    platform=target.platform,
+                    enabled=target.enabled,
+                    health=health.as_dict() if health else None,
+                    limit=limit,
+                    used=used,
+                    next_slot=next_slot(now, target, self.zone, self._booked(name, now))
+                    if target.slots
+                    else None,
+                    slots=list(target.slots),
+                    max_per_day=target.max_per_day,
+                )
+            )
+        return views
+
+    def _booked(self, target: str, since: datetime) -> list[datetime]:
+        # store contract: due times a target has taken from `since` on (slot planning)
+        query = select(PublicationRow.due_at).where(
+            PublicationRow.target == target,
+            PublicationRow.due_at >= since - timedelta(days=1),
+            PublicationRow.state.not_in([State.CANCELLED.value, State.FAILED.value]),
+        )
+        with self.engine.store.session() as session:
+            return [due for due in session.scalars(query).all() if due is not None]
+
+    def check_accounts(self) -> AccountCheck:
+        """`accounts check`: asks every platform who the credentials belong to."""
+        rows, failures = cli.check_accounts(self.engine)
+        self.last_check = AccountCheck(datetime.now(UTC), rows, failures)
+        return self.last_check
+
+    # ---------------------------------------------------------- operator steps
+
+    def retry(self, pub_id: int) -> str:
+        return self._step(lambda: self.engine.retry(pub_id), "set to retry")
+
+    def cancel(self, pub_id: int) -> str:
+        return self._step(lambda: self.engine.cancel(pub_id), "cancelled")
+
+    def reschedule(self, pub_id: int, when: str) -> str:
+        def move() -> PublicationRow:
+            try:
+                moment = cli.parse_when(when.strip(), self.zone)
+            except Exception as exc:  # the CLI's words for a time it cannot read
+                raise ValueError(str(exc)) from None
+            return self.engine.reschedule(pub_id, moment)
+
+        return self._step(move, "rescheduled")
+
+    def confirm(self, pub_id: int, url: str) -> str:
+        return self._step(lambda: self.engine.confirm(pub_id, url.strip()), "confirmed")
+
+    def _step(self, action: Any, verb: str) -> str:
+        try:
+            row = action()
+        except (LookupError, ValueError) as exc:
+            raise StepRefused(str(exc.args[0]) if exc.args else "nothing changed") from None
+        if self.engine.on_scheduled is not None and row.due_at is not None:
+            self.engine.on_scheduled([row.id])  # in `run --console`: armed at once
+        return cli.step_done(row, verb, self.zone)
+
+    # ------------------------------------------------------------ inbox files
+
+    def failed_files(self) -> dict[str, str]:
+        return cli.failed_files(self.home)
+
+    def retry_file(self, name: str) -> str:
+        """Move a refused file back into the inbox (and drop its note), to be read again."""
+        if name not in self.failed_files():
+            raise StepRefused(f"no refused file named {name!r} in failed/")
+        source = self.home / "failed" / name
+        if not source.is_file():
+            raise StepRefused(f"failed/{name} is gone; only its note is left")
+        moved = Inbox.move(source, self.home / "inbox")
+        (self.home / "failed" / f"{name}.error.txt").unlink(missing_ok=True)
+        return f"failed/{name} moved back into inbox/ as {moved.name}; it is read again"
+
+    def drop(self, filename: str, data: bytes) -> str:
+        """Write an uploaded file into the inbox under a safe name, in one rename, so the
+        inbox never sees half a file; from there it takes the folder's path."""
+        name = safe_name(filename)
+        inbox = self.home / "inbox"
+        partial = inbox / f".upload-{secrets.token_hex(8)}.part"  # the inbox ignores it
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        target = free_name(inbox, name)
+        os.replace(partial, target)
+        return f"{target.name} dropped into inbox/ ({len(data)} bytes); it is read in a moment"
+
+    # ------------------------------------------------------------------- logs
+
+    def log_lines(
+        self, level: str, essay: int | None, target: str | None, limit: int = 300
+    ) -> list[dict[str, Any]]:
+        """The newest matching log lines, oldest first (as `crosspost logs` filters)."""
+        folder = self.home / "logs"
+        lines = read_log_lines(folder) if folder.exists() else []
+        matching = [line for line in lines if cli.log_line_wanted(line, level, essay, target)]
+        return matching[-limit:]
+
+    def log_end(self) -> LogTail:
+        """Where the current log file ends now: a live tail starts there."""
+        path = self.home / "logs" / LOG_NAME
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return LogTail([], 0, 0)
+        return LogTail([], stat.st_size, stat.st_ino)
+
+    def log_tail(self, since: LogTail) -> LogTail:
+        """Whole lines written after `since` (from the start of a rotated-in file)."""
+        path = self.home / "logs" / LOG_NAME
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return LogTail([], 0, 0)
+        start = (
+            since.position if stat.st_ino == since.inode and stat.st_size >= since.position else 0
+        )
+        if stat.st_size == start:
+            return LogTail([], start, stat.st_ino)
+        with path.open("rb") as handle:
+            handle.seek(start)
+            chunk = handle.read(stat.st_size - start)
+        complete = chunk.rfind(b"\n") + 1  # a line being written waits for the next poll
+        lines = []
+        for raw in chunk[:complete].splitlines():
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                continue
+        return LogTail(lines, start + complete, stat.st_ino)
+
+
+def safe_name(filename: str) -> str:
+    """A file name the inbox can take: the last path part, letters, digits, `._-` only,
+    no leading dot, at most 120 characters, with a suffix the readers know."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = f".{suffix.lower()}" if suffix else ""
+    if suffix not in UPLOAD_SUFFIXES:
+        known = ", ".join(sorted(UPLOAD_SUFFIXES))
+        raise StepRefused(f"{filename!r}: not a file type the inbox reads; use one of {known}")
+    clean = SAFE_NAME.sub("-", stem).strip("-.")[:100] or "essay"
+    return clean + suffix
+
+
+def _loads(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return {"text": text}
+    return data if isinstance(data, dict) else {"value": data}
