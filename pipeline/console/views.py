@@ -40,18 +40,21 @@ def split_error(text: str | None) -> tuple[str, str]:
     return said, step
 
 
+BODY_KEYS = ("html", "content", "body_html")  # what blog APIs call a post's HTML body
+
+
 def body_html(request: dict[str, Any]) -> str | None:
-    """The longest string in a blog's request body that is markup: its rendered body
-    (`html`, `content`, … whatever the platform calls it); None for a Markdown body."""
+    """A blog request body's HTML (`html`, `content` or `body_html`, at any depth): the body
+    as the platform will show it; None for a body in Markdown or an editor's JSON."""
     found: list[str] = []
 
     def walk(value: Any) -> None:
-        if isinstance(value, str):
-            if "<" in value and ">" in value:
-                found.append(value)
-        elif isinstance(value, dict):
-            for inner in value.values():
-                walk(inner)
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key in BODY_KEYS and isinstance(inner, str) and "<" in inner:
+                    found.append(inner)
+                else:
+                    walk(inner)
         elif isinstance(value, list):
             for inner in value:
                 walk(inner)
