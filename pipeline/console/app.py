@@ -9,7 +9,7 @@ import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -62,6 +62,7 @@ class Console:
         self.templates.globals["steps_shown"] = views.STEPS_SHOWN
         self.templates.globals["split_error"] = views.split_error
         self.templates.globals["body_html"] = views.body_html
+        self.templates.globals["one_day"] = timedelta(days=1)
 
     # -- rendering ----------------------------------------------------------
 
@@ -149,8 +150,8 @@ async def queue(request: Request) -> Response:
         since=since.replace(tzinfo=zone).astimezone(UTC) if since else None,
         until=until.replace(tzinfo=zone).astimezone(UTC) if until else None,
     )
-    result = console.data.queue(filters, number(q.get("older")), number(q.get("newer")))
-    kept = {k: v for k, v in q.items() if k not in {"older", "newer"} and v}
+    result = console.data.queue(filters, q.get("after"), q.get("before"))
+    kept = {k: v for k, v in q.items() if k not in {"after", "before"} and v}
     return console.page(
         request,
         "queue.html",
@@ -161,8 +162,12 @@ async def queue(request: Request) -> Response:
         targets=console.data.targets(),
         failed_files=console.data.failed_files(),
         health=console.data.daemon_health(),
-        older_link="?" + urlencode({**kept, "older": result.older}) if result.older else None,
-        newer_link="?" + urlencode({**kept, "newer": result.newer}) if result.newer else None,
+        next_link="?" + urlencode({**kept, "after": result.following})
+        if result.following
+        else None,
+        previous_link="?" + urlencode({**kept, "before": result.previous})
+        if result.previous
+        else None,
     )
 
 
@@ -210,9 +215,8 @@ async def calendar(request: Request) -> Response:
         anchor = today
     grid = views.grid(q.get("view") or "week", anchor, zone, today)
     target = q.get("target") or None
-    items = [
-        i for i in console.data.calendar(grid.start, grid.end) if not target or i.target == target
-    ]
+    found = console.data.calendar(grid.start, grid.end, target)
+    items = found.items
     views.place(grid, items, zone)
     settings = console.data.settings.targets
     targets = [t for t in settings if not target or t == target]
@@ -224,6 +228,8 @@ async def calendar(request: Request) -> Response:
         all_targets=list(settings),
         target_settings=settings,
         chosen=target or "",
+        cut=found.cut,
+        cell_items=views.CELL_ITEMS,
     )
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, tuple_
 
 from pipeline import cli
 from pipeline.document import Essay, summarize
@@ -27,9 +27,10 @@ from pipeline.health import Health, read_health
 from pipeline.inbox import Inbox, free_name
 from pipeline.logs import LOG_NAME, read_log_lines
 from pipeline.planner import next_slot
-from pipeline.store import EssayRow, EventRow, PublicationRow, State
+from pipeline.store import EssayRow, EventRow, PublicationRow, State, UTCDateTime
 
 PAGE_SIZE = 50
+CALENDAR_LIMIT = 2000  # publications read for one calendar window
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 UPLOAD_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".txt", ".text", ".html", ".htm"})
 UPLOAD_SUFFIXES |= {".docx", ".zip"}
@@ -51,9 +52,15 @@ class QueueFilter:
 @dataclass
 class QueuePage:
     rows: list[Any]
-    older: int | None  # keyset cursor: show rows with a smaller id than this
-    newer: int | None  # keyset cursor: show rows with a larger id than this
+    following: str | None  # keyset cursor of the next page (`after`), None on the last
+    previous: str | None  # keyset cursor of the page before (`before`), None on the first
     matching: int
+
+
+@dataclass
+class Window:
+    items: list[Any]
+    cut: bool  # more publications fall in the window than were read
 
 
 @dataclass
@@ -126,51 +133,61 @@ class ConsoleData:
     def queue(
         self,
         filters: QueueFilter,
-        older: int | None = None,
-        newer: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
         size: int = PAGE_SIZE,
     ) -> QueuePage:
-        """One page of publications, newest first, paged by id (keyset): every page costs
-        the same however deep it is, at 100,000 rows as at 100."""
+        """One page of publications, paged by keyset so every page costs the same however
+        deep it is, at 100,000 rows as at 100: newest first by id; with a date range, by
+        due time (the `due_at` index serves both the range and the order)."""
         # store contract: publications with their essay's title, filtered, keyset-paged
         conditions = self._conditions(filters)
-        query = select(
-            PublicationRow.id,
-            PublicationRow.essay_id,
-            EssayRow.title,
-            PublicationRow.target,
-            PublicationRow.platform,
-            PublicationRow.state,
-            PublicationRow.due_at,
-            PublicationRow.attempts,
-            PublicationRow.remote_url,
-            PublicationRow.last_error,
-            PublicationRow.depends_on,
-        ).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
-        query = query.where(*conditions)
-        if newer is not None:
-            query = query.where(PublicationRow.id > newer).order_by(PublicationRow.id)
-        else:
-            if older is not None:
-                query = query.where(PublicationRow.id < older)
-            query = query.order_by(PublicationRow.id.desc())
+        by_due = filters.since is not None or filters.until is not None
+        forward = before is None
+        cursor = parse_cursor(after if forward else before, by_due)
+        query = (
+            select(
+                PublicationRow.id,
+                PublicationRow.essay_id,
+                EssayRow.title,
+                PublicationRow.target,
+                PublicationRow.platform,
+                PublicationRow.state,
+                PublicationRow.due_at,
+                PublicationRow.attempts,
+                PublicationRow.remote_url,
+                PublicationRow.last_error,
+                PublicationRow.depends_on,
+            )
+            .join(EssayRow, EssayRow.id == PublicationRow.essay_id)
+            .where(*conditions)
+        )
+        keys = (PublicationRow.due_at, PublicationRow.id) if by_due else (PublicationRow.id,)
+        rising = by_due == forward  # newest-first by id falls; by due time rises
+        if cursor is not None:
+            left = tuple_(*keys) if by_due else PublicationRow.id
+            right = (
+                tuple_(literal(cursor[0], UTCDateTime()), literal(cursor[1]))
+                if by_due
+                else cursor[0]
+            )
+            query = query.where(left > right if rising else left < right)
+        query = query.order_by(*(k.asc() if rising else k.desc() for k in keys))
         with self.engine.store.session() as session:
             rows = list(session.execute(query.limit(size + 1)).all())
             matching = session.scalar(
                 select(func.count()).select_from(PublicationRow).where(*conditions)
             )
-            more = len(rows) > size
-            rows = rows[:size]
-            if newer is not None:
-                rows.reverse()
-            if not rows:
-                return QueuePage([], None, None, matching or 0)
-            has_older = more if newer is None else self._beyond(session, conditions, rows[-1].id)
-            has_newer = more if newer is not None else older is not None
+        more = len(rows) > size
+        rows = rows[:size] if forward else list(reversed(rows[:size]))
+        if not rows:
+            return QueuePage([], None, None, matching or 0)
+        has_next = more if forward else True
+        has_previous = cursor is not None if forward else more
         return QueuePage(
             rows,
-            rows[-1].id if has_older else None,
-            rows[0].id if has_newer else None,
+            make_cursor(rows[-1], by_due) if has_next else None,
+            make_cursor(rows[0], by_due) if has_previous else None,
             matching or 0,
         )
 
@@ -189,12 +206,6 @@ class ConsoleData:
             conditions.append(PublicationRow.due_at < filters.until)
         return conditions
 
-    @staticmethod
-    def _beyond(session: Any, conditions: list[Any], below: int) -> bool:
-        # store contract: is there a matching row older than this one
-        query = select(PublicationRow.id).where(*conditions, PublicationRow.id < below)
-        return session.scalar(query.limit(1)) is not None
-
     def state_counts(self) -> dict[str, int]:
         return cli.state_counts(self.engine)
 
@@ -207,8 +218,8 @@ class ConsoleData:
 
     # --------------------------------------------------------------- calendar
 
-    def calendar(self, start: datetime, end: datetime) -> list[Any]:
-        """Publications due (or published) in [start, end), by due time."""
+    def calendar(self, start: datetime, end: datetime, target: str | None = None) -> Window:
+        """Publications due in [start, end), by due time (at most `CALENDAR_LIMIT`)."""
         # store contract: publications with a due time in a window, with the essay's title
         query = (
             select(
@@ -218,15 +229,16 @@ class ConsoleData:
                 PublicationRow.target,
                 PublicationRow.state,
                 PublicationRow.due_at,
-                PublicationRow.published_at,
-                PublicationRow.remote_url,
             )
             .join(EssayRow, EssayRow.id == PublicationRow.essay_id)
             .where(PublicationRow.due_at >= start, PublicationRow.due_at < end)
             .order_by(PublicationRow.due_at, PublicationRow.id)
         )
+        if target:
+            query = query.where(PublicationRow.target == target)
         with self.engine.store.session() as session:
-            return list(session.execute(query.limit(5000)).all())
+            rows = list(session.execute(query.limit(CALENDAR_LIMIT + 1)).all())
+        return Window(rows[:CALENDAR_LIMIT], len(rows) > CALENDAR_LIMIT)
 
     # ------------------------------------------------------------ publication
 
@@ -438,6 +450,24 @@ class ConsoleData:
             except json.JSONDecodeError:
                 continue
         return LogTail(lines, start + complete, stat.st_ino)
+
+
+def make_cursor(row: Any, by_due: bool) -> str:
+    """Where a page ends, for the link to the next one: the row's id (and due time)."""
+    return f"{row.due_at.isoformat()}~{row.id}" if by_due else str(row.id)
+
+
+def parse_cursor(text: str | None, by_due: bool) -> tuple[Any, ...] | None:
+    """A cursor from a link; one that does not parse starts from the first page."""
+    if not text:
+        return None
+    try:
+        if by_due:
+            due, _, pub_id = text.rpartition("~")
+            return datetime.fromisoformat(due), int(pub_id)
+        return (int(text),)
+    except ValueError:
+        return None
 
 
 def safe_name(filename: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -89,7 +90,8 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
 
 
 class SecurityHeaders:
-    """ASGI middleware: the headers above on every answer, the page's and the stream's."""
+    """ASGI middleware: the headers above on every answer, the page's and the stream's,
+    and a `Server-Timing` header with the time the console took to start answering."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,14 +101,16 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = time.perf_counter()
+
         async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [
-                    (k.encode(), v.encode())
-                    for k, v in HEADERS.items()
-                    if k.encode() not in present
-                ]
+                extra = [(k.encode(), v.encode()) for k, v in HEADERS.items()]
+                extra = [(k, v) for k, v in extra if k not in present]
+                # the server's own time for the answer (bench/console.py reads it)
+                spent = (time.perf_counter() - started) * 1000
+                extra.append((b"server-timing", f"app;dur={spent:.1f}".encode()))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

@@ -84,10 +84,14 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+CELL_ITEMS = 6  # publications drawn per calendar cell; the rest are a link to the queue
+
+
 @dataclass
 class Day:
     day: date
     items: list[Any] = field(default_factory=list)
+    by_target: dict[str, list[Any]] = field(default_factory=dict)
     outside: bool = False  # a day of the previous or next month in a month grid
     today: bool = False
 
@@ -146,3 +150,4 @@ def place(g: Grid, items: list[Any], zone: ZoneInfo) -> None:
         day = days.get(item.due_at.astimezone(zone).date())
         if day is not None:
             day.items.append(item)
+            day.by_target.setdefault(item.target, []).append(item)
