@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import conversion, drop, ratelimit, scaleout, scheduler
+from bench import console, conversion, drop, ratelimit, scaleout, scheduler
 from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,7 @@ SECTIONS = {
     "scheduler": scheduler.run,
     "ratelimit": ratelimit.run,
     "scaleout": scaleout.run,
+    "console": console.run,
 }
 
 

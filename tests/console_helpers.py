@@ -79,9 +79,7 @@ class Operator:
         return self.http.get(self.base + path, timeout=30, **kw)
 
     def post(self, path: str, data: dict[str, str], **kw: object) -> requests.Response:
-        return self.http.post(
-            self.base + path, data=data, timeout=60, allow_redirects=False, **kw
-        )
+        return self.http.post(self.base + path, data=data, timeout=60, allow_redirects=False, **kw)
 
     def submit(
         self, page: str, action: str, data: dict[str, str], **kw: object

@@ -126,9 +126,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
     mastodon = MastodonEmulator()
     mastodon.add_account(TOKEN, "walker")
     with mastodon, chromium() as browser:
-        home = make_home(
-            tmp, CONFIG.format(site=site_url, mastodon=mastodon.base_url, token=TOKEN)
-        )
+        home = make_home(tmp, CONFIG.format(site=site_url, mastodon=mastodon.base_url, token=TOKEN))
         port = free_port()
         daemon = start_console(home, port, command="run")
         try:
