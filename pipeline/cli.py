@@ -302,22 +302,9 @@ def status_rows(engine: Any, essay_id: int | None, everything: bool) -> tuple[li
     """
     from sqlalchemy import func, select
 
-    from pipeline.store import EssayRow, PublicationRow, State
+    from pipeline.store import PublicationRow, State
 
-    columns = (
-        PublicationRow.id,
-        EssayRow.id.label("essay_id"),
-        EssayRow.title,
-        PublicationRow.target,
-        PublicationRow.platform,
-        PublicationRow.state,
-        PublicationRow.due_at,
-        PublicationRow.attempts,
-        PublicationRow.remote_url,
-        PublicationRow.last_error,
-        PublicationRow.depends_on,
-    )
-    base = select(*columns).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
+    base = status_query()
     with engine.store.session() as session:
         if essay_id is not None:
             query = base.where(PublicationRow.essay_id == essay_id).order_by(PublicationRow.id)
@@ -342,6 +329,28 @@ def status_rows(engine: Any, essay_id: int | None, everything: bool) -> tuple[li
         ]
         found = {row.id: row for part in parts for row in session.execute(part).all()}
         return [found[key] for key in sorted(found)], total
+
+
+def status_query() -> Any:
+    """The columns a status row shows (publication, its essay's title), unfiltered."""
+    from sqlalchemy import select
+
+    from pipeline.store import EssayRow, PublicationRow
+
+    columns = (
+        PublicationRow.id,
+        EssayRow.id.label("essay_id"),
+        EssayRow.title,
+        PublicationRow.target,
+        PublicationRow.platform,
+        PublicationRow.state,
+        PublicationRow.due_at,
+        PublicationRow.attempts,
+        PublicationRow.remote_url,
+        PublicationRow.last_error,
+        PublicationRow.depends_on,
+    )
+    return select(*columns).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
 
 
 def state_counts(engine: Any) -> dict[str, int]:

@@ -35,6 +35,7 @@ from tests.browser_helpers import chromium, open_page, shoot
 from tests.console_helpers import free_port, start_console
 from tests.daemon_helpers import crosspost, make_home, status, stop_daemon, wait_for
 from tests.emulators.mastodon import MastodonEmulator
+from tests.test_posse import ESSAY as WALKING
 from tests.test_site_browser import QuietHandler
 
 TOKEN = "browser-console-token-5e2a7c"
@@ -64,17 +65,6 @@ offset = "72h"
 slots = ["09:00", "17:30"]
 max_per_day = 2
 options = {{ as = "mastodon" }}
-"""
-WALKING = """---
-title: Walking Home the Long Way
-tags: [walking, cities]
----
-
-Every evening I take the long way home, past the canal and the old rope works.
-
-> A city is best read on foot.
-
-It adds twenty minutes and takes away a day's worth of noise.
 """
 ARCHIVES = """---
 title: What the Basement Archive Kept

@@ -145,23 +145,7 @@ class ConsoleData:
         by_due = filters.since is not None or filters.until is not None
         forward = before is None
         cursor = parse_cursor(after if forward else before, by_due)
-        query = (
-            select(
-                PublicationRow.id,
-                PublicationRow.essay_id,
-                EssayRow.title,
-                PublicationRow.target,
-                PublicationRow.platform,
-                PublicationRow.state,
-                PublicationRow.due_at,
-                PublicationRow.attempts,
-                PublicationRow.remote_url,
-                PublicationRow.last_error,
-                PublicationRow.depends_on,
-            )
-            .join(EssayRow, EssayRow.id == PublicationRow.essay_id)
-            .where(*conditions)
-        )
+        query = cli.status_query().where(*conditions)
         keys = (PublicationRow.due_at, PublicationRow.id) if by_due else (PublicationRow.id,)
         rising = by_due == forward  # newest-first by id falls; by due time rises
         if cursor is not None:
@@ -222,15 +206,7 @@ class ConsoleData:
         """Publications due in [start, end), by due time (at most `CALENDAR_LIMIT`)."""
         # store contract: publications with a due time in a window, with the essay's title
         query = (
-            select(
-                PublicationRow.id,
-                PublicationRow.essay_id,
-                EssayRow.title,
-                PublicationRow.target,
-                PublicationRow.state,
-                PublicationRow.due_at,
-            )
-            .join(EssayRow, EssayRow.id == PublicationRow.essay_id)
+            cli.status_query()
             .where(PublicationRow.due_at >= start, PublicationRow.due_at < end)
             .order_by(PublicationRow.due_at, PublicationRow.id)
         )
