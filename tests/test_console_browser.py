@@ -366,3 +366,31 @@ def test_the_console_stops_with_the_daemon(day: Day) -> None:
         requests.get(f"http://127.0.0.1:{port}/queue", timeout=2)
     assert isinstance(proc, subprocess.Popen)
     shutil.rmtree(home)
+
+
+def test_every_step_works_without_javascript(day: Day) -> None:
+    """The forms are plain HTML: with JavaScript off, a cancel still goes through."""
+    title = "What the Basement Archive Kept"
+    if not day.rows(title):
+        (day.home / "inbox" / "archive.md").write_text(ARCHIVES, encoding="utf-8")
+        wait_until(day, title, {"digest": "scheduled"})
+    digest = day.rows(title)["digest"]
+    page, problems = day.open(f"/publications/{digest['id']}", java_script_enabled=False)
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_url(f"**/publications/{digest['id']}")
+    expect(page.locator(".flash.ok")).to_contain_text(
+        f"publication {digest['id']} (digest) cancelled: now cancelled"
+    )
+    assert day.rows(title)["digest"]["state"] == "cancelled"
+    assert problems == []
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/queue", "/calendar", "/logs", "/accounts", "/drop"])
+def test_a_page_fits_a_phone_screen(day: Day, path: str) -> None:
+    """Wide tables scroll inside their own box; the page itself never scrolls sideways."""
+    walking(day)
+    page, problems = open_page(day.browser, day.url + path, "phone")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.close()
+    assert problems == [] or all("logs/stream" in p for p in problems)

@@ -140,3 +140,20 @@ def test_an_upload_name_is_made_safe(given: str, kept: str) -> None:
 def test_an_upload_of_a_type_the_inbox_does_not_read_is_refused() -> None:
     with pytest.raises(StepRefused, match="not a file type the inbox reads"):
         safe_name("run.sh")
+
+
+def test_the_logs_page_reads_the_newest_lines_across_a_rotation(tmp_path: Path) -> None:
+    from pipeline.console.data import recent_log_lines
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    old = "".join(f'{{"event": "old {n}", "level": "info"}}\n' for n in range(50))
+    new = "".join(f'{{"event": "new {n}", "level": "info"}}\n' for n in range(20))
+    (folder / "crosspost.jsonl.1").write_text(old, encoding="utf-8")
+    (folder / "crosspost.jsonl").write_text(new, encoding="utf-8")
+    every = [line["event"] for line in recent_log_lines(folder, 1_000_000)]
+    assert every == [f"old {n}" for n in range(50)] + [f"new {n}" for n in range(20)]
+    budget = len(new.encode()) + 100  # the newest file and a part of the older one
+    some = [line["event"] for line in recent_log_lines(folder, budget)]
+    assert some[-20:] == [f"new {n}" for n in range(20)]
+    assert 0 < len(some) - 20 < 5 and some[0].startswith("old ")  # whole lines only

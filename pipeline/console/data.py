@@ -25,12 +25,13 @@ from pipeline.document import Essay, summarize
 from pipeline.engine import Engine
 from pipeline.health import Health, read_health
 from pipeline.inbox import Inbox, free_name
-from pipeline.logs import LOG_NAME, read_log_lines
+from pipeline.logs import LOG_NAME
 from pipeline.planner import next_slot
 from pipeline.store import EssayRow, EventRow, PublicationRow, State, UTCDateTime
 
 PAGE_SIZE = 50
 CALENDAR_LIMIT = 2000  # publications read for one calendar window
+LOG_SCAN_BYTES = 4 * 1024 * 1024  # the Logs page reads this much of the newest log
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 UPLOAD_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".txt", ".text", ".html", ".htm"})
 UPLOAD_SUFFIXES |= {".docx", ".zip"}
@@ -388,10 +389,13 @@ class ConsoleData:
     def log_lines(
         self, level: str, essay: int | None, target: str | None, limit: int = 300
     ) -> list[dict[str, Any]]:
-        """The newest matching log lines, oldest first (as `crosspost logs` filters)."""
-        folder = self.home / "logs"
-        lines = read_log_lines(folder) if folder.exists() else []
-        matching = [line for line in lines if cli.log_line_wanted(line, level, essay, target)]
+        """The newest matching log lines, oldest first (as `crosspost logs` filters), from
+        the last `LOG_SCAN_BYTES` of the log: a page costs the same with a month of logs."""
+        matching = [
+            line
+            for line in recent_log_lines(self.home / "logs", LOG_SCAN_BYTES)
+            if cli.log_line_wanted(line, level, essay, target)
+        ]
         return matching[-limit:]
 
     def log_end(self) -> LogTail:
@@ -426,6 +430,31 @@ class ConsoleData:
             except json.JSONDecodeError:
                 continue
         return LogTail(lines, start + complete, stat.st_ino)
+
+
+def recent_log_lines(folder: Path, budget: int) -> list[dict[str, Any]]:
+    """The last `budget` bytes of the log (the current file, then rotated ones), parsed,
+    oldest first; a line cut by the budget is left out."""
+    files = [folder / LOG_NAME] + [folder / f"{LOG_NAME}.{n}" for n in range(1, 10)]
+    chunks: list[bytes] = []
+    for path in files:
+        if budget <= 0 or not path.is_file():
+            break
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            handle.seek(max(0, size - budget))
+            chunk = handle.read(budget)
+        if size > budget:
+            chunk = chunk.partition(b"\n")[2]  # the first line is cut: leave it out
+        chunks.insert(0, chunk)
+        budget -= size
+    lines = []
+    for raw in b"".join(chunks).splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except json.JSONDecodeError:
+            continue
+    return lines
 
 
 def make_cursor(row: Any, by_due: bool) -> str:
