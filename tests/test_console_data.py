@@ -157,3 +157,14 @@ def test_the_logs_page_reads_the_newest_lines_across_a_rotation(tmp_path: Path) 
     some = [line["event"] for line in recent_log_lines(folder, budget)]
     assert some[-20:] == [f"new {n}" for n in range(20)]
     assert 0 < len(some) - 20 < 5 and some[0].startswith("old ")  # whole lines only
+
+
+def test_the_console_password_is_a_secret_that_logs_redact(tmp_path: Path) -> None:
+    home = make_home(
+        tmp_path, '[console]\nbind = "0.0.0.0"\npassword = "a-console-password-1234"\n'
+    )
+    settings = load_settings(home)
+    assert "a-console-password-1234" in settings.secret_values()
+    assert "a-console-password-1234" not in repr(settings)
+    assert not settings.console.is_loopback()
+    assert load_settings(make_home(tmp_path / "other")).console.is_loopback()
