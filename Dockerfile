@@ -5,6 +5,8 @@
 #   docker build -t crosspost .
 #   docker run -d -v crosspost-home:/home/crosspost crosspost            # the daemon
 #   docker run --rm -v crosspost-home:/home/crosspost crosspost status   # any command
+#   docker run -d -v crosspost-home:/home/crosspost -p 127.0.0.1:8040:8040 \
+#     -e CROSSPOST_CONSOLE__PASSWORD=... crosspost run --console --bind 0.0.0.0   # + console
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -35,6 +37,10 @@ VOLUME /home/crosspost
 # full disk; the reason is printed), 0 when it ticks.
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
     CMD ["crosspost", "status", "--daemon"]
+
+# The operator console (`run --console`, `console`): off unless asked for; any bind other
+# than loopback needs CROSSPOST_CONSOLE__PASSWORD.
+EXPOSE 8040
 
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["crosspost"]

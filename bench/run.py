@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import commands, conversion, drop, ratelimit, scaleout, scheduler
+from bench import commands, console, conversion, drop, ratelimit, scaleout, scheduler
 from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +25,7 @@ SECTIONS = {
     "scheduler": scheduler.run,
     "ratelimit": ratelimit.run,
     "scaleout": scaleout.run,
+    "console": console.run,
 }
 
 

@@ -241,6 +241,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.daemon import Daemon
     from pipeline.runlock import EXIT_ALREADY_RUNNING, AlreadyRunning, hold_run_lock
 
+    console = getattr(args, "console", False) and not args.once
+    if console:  # a refused console address stops `run` before it takes the store
+        from pipeline.console.server import check_bind, with_address
+
+        check_bind(with_address(open_home(args)[1], args.bind, args.port))
     engine = open_engine(args)
     try:
         run_lock = hold_run_lock(engine.store.url)
@@ -249,6 +254,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
     daemon = Daemon(home_of(args), engine)
+    if console:
+        start_console(engine, args)
     try:
         if args.once:
             refused_before = set(failed_files(engine.home))
@@ -265,6 +272,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
         run_lock.release()
+    return 0
+
+
+def start_console(engine: Any, args: argparse.Namespace) -> Any:
+    """`run --console`: the console in a thread of the daemon's process, on its engine."""
+    from pipeline.console.server import console_url, make_server, serve_in_thread
+
+    server = make_server(engine, args.bind, args.port)
+    serve_in_thread(server)
+    print(f"console: {console_url(engine.settings)}", file=sys.stderr, flush=True)
+    return server
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """The operator console alone (a daemon may run elsewhere on the same store)."""
+    from pipeline.console.server import check_bind, console_url, make_server, with_address
+
+    _, settings = open_home(args)
+    check_bind(with_address(settings, args.bind, args.port))  # before the store is opened
+    engine = open_engine(args, console=False)
+    try:
+        server = make_server(engine, args.bind, args.port)
+        print(f"console: {console_url(engine.settings)}", file=sys.stderr, flush=True)
+        server.run()
+    finally:
+        engine.close()
     return 0
 
 
@@ -509,14 +542,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from pipeline.logs import human_line, read_log_lines
 
     logs_dir = existing_home(args) / "logs"
-    order = {"debug": 0, "info": 1, "warning": 2, "error": 3}
 
     def wanted(line: dict[str, Any]) -> bool:
-        if args.essay is not None and line.get("essay") != args.essay:
-            return False
-        if args.target and line.get("target") != args.target:
-            return False
-        return order.get(line.get("level", "info"), 1) >= order[args.level]
+        return log_line_wanted(line, args.level, args.essay, args.target)
 
     shown = 0
     matched = 0
@@ -533,6 +561,20 @@ def cmd_logs(args: argparse.Namespace) -> int:
             return 0
         sys.stdout.flush()
         time.sleep(1)
+
+
+LOG_LEVELS = {"debug": 0, "info": 1, "warning": 2, "error": 3}
+
+
+def log_line_wanted(
+    line: dict[str, Any], level: str, essay: int | None, target: str | None
+) -> bool:
+    """A log line at `level` or above, of that essay and target when given (`logs`, console)."""
+    if essay is not None and line.get("essay") != essay:
+        return False
+    if target and line.get("target") != target:
+        return False
+    return LOG_LEVELS.get(line.get("level", "info"), 1) >= LOG_LEVELS[level]
 
 
 def no_log_lines(args: argparse.Namespace, total: int) -> str:
@@ -557,15 +599,20 @@ def operator_step(action: Callable[[Any, argparse.Namespace], Any], verb: str) -
             return 2
         finally:
             engine.close()
-        waits = row.state == "planned" and row.depends_on is not None
-        print(
-            f"publication {row.id} ({row.target}) {verb}: now {row.state}"
-            + (f", due {local(row.due_at, engine.settings.zone)}" if row.due_at else "")
-            + (f", after publication {row.depends_on} is published" if waits else "")
-        )
+        print(step_done(row, verb, engine.settings.zone))
         return 0
 
     return run
+
+
+def step_done(row: Any, verb: str, zone: Any) -> str:
+    """What an operator step says once done (the CLI and the console say the same)."""
+    waits = row.state == "planned" and row.depends_on is not None
+    return (
+        f"publication {row.id} ({row.target}) {verb}: now {row.state}"
+        + (f", due {local(row.due_at, zone)}" if row.due_at else "")
+        + (f", after publication {row.depends_on} is published" if waits else "")
+    )
 
 
 def known_publications(view: Any, essay: Any) -> tuple[int, dict[str, Any]] | None:
@@ -692,37 +739,44 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_accounts(args: argparse.Namespace) -> int:
+def check_accounts(engine: Any) -> tuple[list[dict[str, Any]], int]:
+    """`accounts check` for every target: the rows it shows and how many failed (the
+    console shows the same rows)."""
     from connectors.base import PublishError
 
-    engine = open_engine(args, console=False)
     failures = 0
     rows = []
+    for name, target in engine.settings.targets.items():
+        if not target.enabled:
+            rows.append(account_row(name, target.platform, "off", "disabled in settings"))
+            continue
+        connector = engine.connector(name)
+        try:
+            who = connector.verify()
+            health = engine.accounts.health(connector)
+            if health.state in {"expired", "held"}:
+                failures += 1
+            rows.append(account_row(name, target.platform, "ok", who, health))
+        except PublishError as exc:
+            failures += 1
+            step = getattr(exc, "next_step", "")
+            said = engine.store.redact(f"{exc}" + (f" -- {step}" if step else ""))
+            health = engine.accounts.health(connector)
+            rows.append(account_row(name, target.platform, "FAILED", said, health))
+        except Exception as exc:  # an answer no connector expected: report it, check the rest
+            failures += 1
+            said = (
+                f"unexpected answer ({unexpected(exc)}) -- check that "
+                f"targets.{name}.base_url is the address of the {target.platform} API"
+            )
+            rows.append(account_row(name, target.platform, "FAILED", engine.store.redact(said)))
+    return rows, failures
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    engine = open_engine(args, console=False)
     try:
-        for name, target in engine.settings.targets.items():
-            if not target.enabled:
-                rows.append(account_row(name, target.platform, "off", "disabled in settings"))
-                continue
-            connector = engine.connector(name)
-            try:
-                who = connector.verify()
-                health = engine.accounts.health(connector)
-                if health.state in {"expired", "held"}:
-                    failures += 1
-                rows.append(account_row(name, target.platform, "ok", who, health))
-            except PublishError as exc:
-                failures += 1
-                step = getattr(exc, "next_step", "")
-                said = engine.store.redact(f"{exc}" + (f" -- {step}" if step else ""))
-                health = engine.accounts.health(connector)
-                rows.append(account_row(name, target.platform, "FAILED", said, health))
-            except Exception as exc:  # an answer no connector expected: report it, check the rest
-                failures += 1
-                said = (
-                    f"unexpected answer ({unexpected(exc)}) -- check that "
-                    f"targets.{name}.base_url is the address of the {target.platform} API"
-                )
-                rows.append(account_row(name, target.platform, "FAILED", engine.store.redact(said)))
+        rows, failures = check_accounts(engine)
     finally:
         engine.close()
     if args.json:
@@ -851,7 +905,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="process the inbox and everything due, then exit (3: something failed, "
         "4: something waits for a person)",
     )
+    p.add_argument(
+        "--console", action="store_true", help="also serve the operator console (see console)"
+    )
+    p.add_argument("--bind", help="the console's address (default: console.bind, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="the console's port (default: console.port, 8040)")
     p.set_defaults(func=cmd_run)
+
+    p = command("console", help="the operator console: a local web page (127.0.0.1:8040)")
+    p.add_argument("--bind", help="address to listen on (default: console.bind, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: console.port, 8040)")
+    p.set_defaults(func=cmd_console)
 
     p = command("worker", help="claim and publish due publications (scale-out)")
     p.add_argument("--once", action="store_true", help="publish what is due, then exit (3/4)")

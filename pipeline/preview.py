@@ -69,7 +69,20 @@ def preview(
     """What each target would receive for the essay at `path`, as the publisher renders it:
     the same options (front matter on top), the same link (`pipeline/links.py`)."""
     settings = preview_settings(home)
-    essay = with_author_times(read_file(path), settings.zone)
+    return preview_essay(read_file(path), settings, home, only, link)
+
+
+def preview_essay(
+    essay: Essay,
+    settings: Settings,
+    home: Path,
+    only: list[str] | None = None,
+    link: str | None = None,
+    texts: bool = False,
+) -> dict[str, Any]:
+    """`preview` for an essay already read (the console shows stored essays this way);
+    `texts` adds each post's counted text, which the console draws as a card."""
+    essay = with_author_times(essay, settings.zone)
     names = only or list(settings.targets)
     unknown = [n for n in names if n not in settings.targets]
     if unknown:
@@ -109,7 +122,9 @@ def preview(
             entry.update(posts=[], error=str(exc))
         else:
             entry["posts"] = [
-                {"length": p.length, "limit": p.limit, "request": p.request} for p in draft.posts
+                {"length": p.length, "limit": p.limit, "request": p.request}
+                | ({"text": p.text} if texts else {})
+                for p in draft.posts
             ]
             cost = cls.cost_estimate(draft, ctx.options)
             if cost is not None:

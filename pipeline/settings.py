@@ -167,6 +167,26 @@ class FeedSettings(BaseModel):
         return value
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class ConsoleSettings(BaseModel):
+    """The operator console (`crosspost console`): where it listens and who may use it.
+
+    Loopback needs no password (only this machine can connect); any other address needs
+    one, or the console refuses to start (`pipeline/console/server.py`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bind: str = "127.0.0.1"
+    port: int = Field(8040, ge=1, le=65535)
+    password: SecretStr | None = None
+    upload_limit_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+
+    def is_loopback(self) -> bool:
+        return self.bind in LOOPBACK_HOSTS or self.bind.startswith("127.")
+
+
 class HomeDotEnv(DotEnvSettingsSource):
     """The home's `.env`: our `CROSSPOST_*` keys only.
 
@@ -210,6 +230,7 @@ class Settings(BaseSettings):
     targets: dict[str, TargetSettings] = {}
     notify: NotifySettings = NotifySettings()
     feeds: list[FeedSettings] = []
+    console: ConsoleSettings = ConsoleSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -253,6 +274,8 @@ class Settings(BaseSettings):
         values = [s for t in self.targets.values() for s in t.secret_values()]
         if self.notify.smtp_password:
             values.append(self.notify.smtp_password.get_secret_value())
+        if self.console.password:
+            values.append(self.console.password.get_secret_value())
         for url in [self.database_url or ""]:
             match = re.search(r"://[^:/@]+:([^@]+)@", url)
             if match:

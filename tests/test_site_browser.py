@@ -8,8 +8,6 @@ docs/img/ (the ones the README shows), to be looked at before they are committed
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,13 +15,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from tests.browser_helpers import WIDTHS, chromium, open_page, shoot
 from tests.site_helpers import night_trains, png, publish, short_essay, site_at
 
-CHROMIUM = "/usr/bin/chromium"
-DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
-WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 TRAINS = night_trains("")
 
 
@@ -75,37 +71,8 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as launched:
         yield launched
-        launched.close()
-
-
-def open_page(browser: Browser, url: str, width: str, dark: bool = False) -> tuple[Page, list]:
-    w, h = WIDTHS[width]
-    page = browser.new_page(
-        viewport={"width": w, "height": h}, color_scheme="dark" if dark else "light"
-    )
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
-        ),
-    )
-    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
-    page.goto(url, wait_until="load")
-    return page, problems
-
-
-def shoot(page: Page, name: str, tmp_path: Path, full_page: bool) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_IMG / path.name)
-    return path
 
 
 def assert_fits_and_shows(page: Page, title: str, problems: list[str]) -> None:

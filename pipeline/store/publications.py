@@ -29,20 +29,28 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pipeline.errors import IllegalTransition, PublicationNotFound
 from pipeline.publishing.states import Change, State, may_move
 from pipeline.store.lifecycle import Tx, rows_changed
-from pipeline.store.models import EssayRow, EventRow, FeedEntryRow, HeartbeatRow, PublicationRow
+from pipeline.store.models import (
+    EssayRow,
+    EventRow,
+    FeedEntryRow,
+    HeartbeatRow,
+    PublicationRow,
+    UTCDateTime,
+)
 from pipeline.store.schema import Database
 from pipeline.store.views import (
     DueTime,
     KnownEssay,
     PublicCopy,
+    QueueQuery,
     StatusLimits,
     StatusPage,
     StatusRow,
@@ -110,6 +118,83 @@ class PublicationStore(Database):
         with self.session() as session:
             return list(session.scalars(select(EssayRow).order_by(EssayRow.id)).all())
 
+    # -- the console's pages ---------------------------------------------------------
+
+    def queue_page(self, query: QueueQuery) -> tuple[list[StatusRow], int]:
+        """One keyset page of status rows (at most `query.size + 1`, so the caller sees
+        whether more follow) and how many rows match the filters. Newest first by id, or by
+        due time when a date range is given (the `due_at` index serves range and order);
+        every page costs the same however deep it is."""
+        conditions = _queue_conditions(query)
+        keys = (PublicationRow.due_at, PublicationRow.id) if query.by_due else (PublicationRow.id,)
+        rising = query.by_due == query.forward  # newest-first by id falls; by due time rises
+        statement = _status_select().where(*conditions)
+        if query.cursor is not None:
+            if query.by_due:
+                due, key = query.cursor
+                left: ColumnElement[bool] = tuple_(*keys) > tuple_(
+                    literal(due, UTCDateTime()), literal(key)
+                )
+                if not rising:
+                    left = tuple_(*keys) < tuple_(literal(due, UTCDateTime()), literal(key))
+            else:
+                key = query.cursor[-1]
+                left = PublicationRow.id > key if rising else PublicationRow.id < key
+            statement = statement.where(left)
+        statement = statement.order_by(*(k.asc() if rising else k.desc() for k in keys))
+        with self.session() as session:
+            rows = [StatusRow(*row) for row in session.execute(statement.limit(query.size + 1))]
+            matching = session.scalar(
+                select(func.count()).select_from(PublicationRow).where(*conditions)
+            )
+        return rows, int(matching or 0)
+
+    def due_between(
+        self, start: datetime, end: datetime, target: str | None, limit: int
+    ) -> list[StatusRow]:
+        """Status rows due in [start, end) (of one target if given), by due time, at most
+        `limit`."""
+        statement = (
+            _status_select()
+            .where(PublicationRow.due_at >= start, PublicationRow.due_at < end)
+            .order_by(PublicationRow.due_at, PublicationRow.id)
+        )
+        if target:
+            statement = statement.where(PublicationRow.target == target)
+        with self.session() as session:
+            return [StatusRow(*row) for row in session.execute(statement.limit(limit))]
+
+    def publication_events(self, pub_id: int, limit: int = 500) -> list[EventRow]:
+        """The newest `limit` events of one publication, oldest first."""
+        statement = (
+            select(EventRow)
+            .where(EventRow.publication_id == pub_id)
+            .order_by(EventRow.id.desc())
+            .limit(limit)
+        )
+        with self.session() as session:
+            return list(reversed(session.scalars(statement).all()))
+
+    def publications_of_essay(self, essay_id: int) -> list[PublicationRow]:
+        """One essay's publications, in id order."""
+        statement = (
+            select(PublicationRow)
+            .where(PublicationRow.essay_id == essay_id)
+            .order_by(PublicationRow.id)
+        )
+        with self.session() as session:
+            return list(session.scalars(statement).all())
+
+    def taken_due_times(self, target: str, since: datetime) -> list[datetime]:
+        """Due times a target has taken from `since` on, cancelled and failed aside."""
+        statement = select(PublicationRow.due_at).where(
+            PublicationRow.target == target,
+            PublicationRow.due_at >= since,
+            PublicationRow.state.not_in([State.CANCELLED.value, State.FAILED.value]),
+        )
+        with self.session() as session:
+            return [due for due in session.scalars(statement).all() if due is not None]
+
     # -- status ----------------------------------------------------------------
 
     def status_rows(
@@ -124,20 +209,7 @@ class PublicationStore(Database):
         `limits.recent` newest published and cancelled rows. `total` is then the count of
         every publication (the rows of the essay, for one essay).
         """
-        columns = (
-            PublicationRow.id,
-            EssayRow.id.label("essay_id"),
-            EssayRow.title,
-            PublicationRow.target,
-            PublicationRow.platform,
-            PublicationRow.state,
-            PublicationRow.due_at,
-            PublicationRow.attempts,
-            PublicationRow.remote_url,
-            PublicationRow.last_error,
-            PublicationRow.depends_on,
-        )
-        base = select(*columns).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
+        base = _status_select()
         with self.session() as session:
             if essay_id is not None:
                 query = base.where(PublicationRow.essay_id == essay_id)
@@ -361,6 +433,16 @@ class PublicationStore(Database):
                     batch = []
             if batch:
                 connection.execute(insert(PublicationRow), batch)
+
+    def set_by_id_modulo(self, modulus: int, remainders: Collection[int], values: Values) -> None:
+        """For benchmarks: give every publication whose id modulo `modulus` is one of
+        `remainders` these column values, in one UPDATE (a spread of states at scale)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(PublicationRow)
+                .where((PublicationRow.id % modulus).in_(list(remainders)))
+                .values(dict(values))
+            )
 
     def insert_rows(
         self, essays: Sequence[Values], publications: Sequence[tuple[int, Values]]
@@ -660,3 +742,35 @@ def _take(tx: Tx, pub_id: int, worker: str, now: datetime, lease: timedelta) -> 
 
 
 Store = PublicationStore  # the name the first releases used
+
+
+def _status_select() -> Select[*tuple[Any, ...]]:
+    """A status row's columns (the publication and its essay's title), unfiltered."""
+    return select(
+        PublicationRow.id,
+        EssayRow.id.label("essay_id"),
+        EssayRow.title,
+        PublicationRow.target,
+        PublicationRow.platform,
+        PublicationRow.state,
+        PublicationRow.due_at,
+        PublicationRow.attempts,
+        PublicationRow.remote_url,
+        PublicationRow.last_error,
+        PublicationRow.depends_on,
+    ).join(EssayRow, EssayRow.id == PublicationRow.essay_id)
+
+
+def _queue_conditions(query: QueueQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.state:
+        conditions.append(PublicationRow.state == query.state)
+    if query.target:
+        conditions.append(PublicationRow.target == query.target)
+    if query.essay is not None:
+        conditions.append(PublicationRow.essay_id == query.essay)
+    if query.since is not None:
+        conditions.append(PublicationRow.due_at >= query.since)
+    if query.until is not None:
+        conditions.append(PublicationRow.due_at < query.until)
+    return conditions

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pipeline.store.models import PublicationRow
 
@@ -67,3 +67,20 @@ class PublicCopy(NamedTuple):
     target: str
     platform: str
     url: str
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """A page of the console's queue: filters, the keyset cursor and the direction.
+
+    `cursor` is (due_at, id) when `by_due`, else (id,); None starts at the first page."""
+
+    state: str | None = None
+    target: str | None = None
+    essay: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: tuple[Any, ...] | None = None
+    by_due: bool = False
+    forward: bool = True
+    size: int = 50

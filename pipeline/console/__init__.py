@@ -1,0 +1,1 @@
+"""The operator console: a local web page over one home folder (`crosspost console`)."""
