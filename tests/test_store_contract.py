@@ -34,6 +34,7 @@ from pipeline.store import (
     migrate,
 )
 from pipeline.store import publications as publications_module
+from pipeline.store.views import QueueQuery
 from tests.store_backends import START
 
 VERSIONS = Path(__file__).resolve().parent.parent / "pipeline" / "migrations" / "versions"
@@ -473,3 +474,56 @@ def test_the_run_lock_is_taken_once_and_its_holder_named(pg_database: str) -> No
             connection.close()
         for engine in engines:
             engine.dispose()
+
+
+# ------------------------------------------------------------------ the console's reads
+
+
+def test_queue_pages_by_keyset_visit_every_matching_row_once_in_both_orders(
+    store: Store,
+) -> None:
+    rows = [
+        publication(
+            f"t{n}", State.FAILED if n % 3 == 0 else State.SCHEDULED, START + timedelta(hours=n % 5)
+        )
+        for n in range(23)
+    ]
+    store.insert_rows([essay("paged")], [(0, row) for row in rows])
+    for by_due in (False, True):
+        seen: list[int] = []
+        cursor: tuple[Any, ...] | None = None
+        while True:
+            query = QueueQuery(state="scheduled", cursor=cursor, by_due=by_due, size=4)
+            page, matching = store.queue_page(query)
+            assert matching == 15
+            seen += [row.id for row in page[:4]]
+            if len(page) <= 4:
+                break
+            last = page[3]
+            cursor = (last.due_at, last.id) if by_due else (last.id,)
+        assert len(seen) == len(set(seen)) == 15
+        if not by_due:
+            assert seen == sorted(seen, reverse=True)  # newest first
+
+
+def test_calendar_window_events_and_taken_times_read_what_was_written(store: Store) -> None:
+    rows = [
+        publication("blog", State.SCHEDULED, START + timedelta(hours=1)),
+        publication("social", State.CANCELLED, START + timedelta(hours=2)),
+        publication("social2", State.SCHEDULED, START + timedelta(days=3)),
+    ]
+    ids = store.insert_rows([essay("window")], [(0, row) for row in rows])
+    window = store.due_between(START, START + timedelta(days=1), None, 10)
+    assert [row.id for row in window] == ids[:2]
+    assert [row.id for row in store.due_between(START, START + timedelta(days=1), "blog", 10)] == [
+        ids[0]
+    ]
+    assert store.taken_due_times("social", START) == []  # cancelled takes no slot
+    assert store.taken_due_times("blog", START) == [START + timedelta(hours=1)]
+    essay_id = store.publication(ids[0]).essay_id  # type: ignore[union-attr]
+    assert [p.id for p in store.publications_of_essay(essay_id)] == ids
+    with store.session() as session, session.begin():
+        store.add_event(session, "attempt", publication_id=ids[1], note="one")
+        store.add_event(session, "published", publication_id=ids[1], note="two")
+        store.add_event(session, "attempt", publication_id=ids[0])
+    assert [e.kind for e in store.publication_events(ids[1])] == ["attempt", "published"]
