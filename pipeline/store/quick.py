@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.publishing.states import State
+from pipeline.store.views import StatusRow
 
 VERSIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
 COLUMNS = (
@@ -30,22 +31,6 @@ JOINED = f"SELECT {COLUMNS} FROM publications p JOIN essays e ON e.id = p.essay_
 
 class QuickUnavailable(Exception):
     """The quick reader cannot answer with certainty: use the full path."""
-
-
-class StatusRow(NamedTuple):
-    """One publication as `status` lists it (the full path's column names)."""
-
-    id: int
-    essay_id: int
-    title: str
-    target: str
-    platform: str
-    state: str
-    due_at: datetime | None
-    attempts: int
-    remote_url: str | None
-    last_error: str | None
-    depends_on: int | None
 
 
 class HeartbeatRow(NamedTuple):

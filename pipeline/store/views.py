@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pipeline.store.models import PublicationRow
+if TYPE_CHECKING:  # the quick read path imports these values without SQLAlchemy
+    from pipeline.store.models import PublicationRow
 
 
 @dataclass(frozen=True)
