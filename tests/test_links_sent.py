@@ -134,7 +134,7 @@ def example_on_emulators(harnesses: dict[str, Harness]) -> str:
     site given its public address, as the example tells the reader to."""
     settings = tomllib.loads(uncommented(EXAMPLE_CONFIG.read_text(encoding="utf-8")))
     targets = settings.pop("targets")
-    for key in ("database_url", "feeds", "notify"):
+    for key in ("database_url", "feeds", "notify", "console"):
         settings.pop(key, None)
     settings.update(settle_seconds=0.2, inbox_poll_seconds=0.2, retry_base_seconds=0.2)
     chosen: dict[str, dict[str, Any]] = {
